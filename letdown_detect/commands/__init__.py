@@ -1,0 +1,1 @@
+"""One module per ``letdown`` subcommand: ``register(subparsers)`` and ``run(args)``."""

@@ -1,0 +1,1 @@
+"""Adapters that receive events and status from a live session."""
