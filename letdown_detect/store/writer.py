@@ -1,0 +1,151 @@
+"""Writes from a live session that survive a locked or broken database.
+
+A live session must go on when the store cannot be written. Each write is kept
+as data (a :class:`~letdown_detect.store.db.Store` method name and its
+arguments) in order; when the database refuses, the writes wait and are tried
+again a few seconds of session time later. Whatever is still waiting when the
+session ends goes to a JSON-lines file beside the database (mode 0600), so
+nothing is lost, and the user is told where it is.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import TextIO
+
+from .db import Store, StoreError
+
+#: Write operations a pending entry may name (the Store methods that write).
+WRITE_OPS = frozenset({"add_session", "end_session", "add_event", "add_prompt", "add_answer"})
+
+
+class StoreWriter:
+    """Ordered, retried writes to one database file.
+
+    Args:
+        path: the SQLite file.
+        retry_after_s: session time to wait after a refused write before trying again, s.
+        timeout_s: how long one write waits for a lock, s (kept short: hooks must be quick).
+        log: where to say that the database is unavailable (once per outage).
+    """
+
+    def __init__(
+        self,
+        path: str | Path,
+        retry_after_s: float = 5.0,
+        timeout_s: float = 0.2,
+        log: TextIO | None = None,
+    ) -> None:
+        self.path = Path(path)
+        self.retry_after_s = retry_after_s
+        self.timeout_s = timeout_s
+        self.log = log
+        self._store: Store | None = None
+        self._pending: list[tuple[str, dict[str, object]]] = []
+        self._retry_at_s: float | None = None
+        self.last_error: StoreError | None = None
+
+    @property
+    def pending(self) -> int:
+        """Writes not yet in the database."""
+        return len(self._pending)
+
+    def submit(self, op: str, t_s: float, **kwargs: object) -> None:
+        """Queue ``Store.<op>(**kwargs)`` and write what can be written now.
+
+        Args:
+            op: a name in :data:`WRITE_OPS`.
+            t_s: current session time, s (paces retries; no clock is read).
+        """
+        if op not in WRITE_OPS:
+            raise ValueError(f"unknown store operation {op!r}")
+        self._pending.append((op, kwargs))
+        self.flush(t_s)
+
+    def flush(self, t_s: float | None = None) -> bool:
+        """Try the waiting writes in order; True when none is left.
+
+        Args:
+            t_s: current session time, s; ``None`` forces a try now.
+        """
+        if not self._pending:
+            return True
+        if t_s is not None and self._retry_at_s is not None and t_s < self._retry_at_s:
+            return False
+        try:
+            if self._store is None:
+                self._store = Store(self.path, timeout_s=self.timeout_s)
+            while self._pending:
+                op, kwargs = self._pending[0]
+                getattr(self._store, op)(**kwargs)
+                self._pending.pop(0)
+        except StoreError as exc:
+            if self.last_error is None and self.log is not None:
+                print(
+                    f"letdown: {exc}; the session goes on and keeps "
+                    f"{len(self._pending)} write(s) to retry",
+                    file=self.log,
+                )
+            self.last_error = exc
+            self._retry_at_s = None if t_s is None else t_s + self.retry_after_s
+            if self._store is not None:
+                self._store.close()
+                self._store = None
+            return False
+        if self.last_error is not None and self.log is not None:
+            print(f"letdown: {self.path}: database available again, writes saved", file=self.log)
+        self.last_error = None
+        self._retry_at_s = None
+        return True
+
+    def close(self) -> Path | None:
+        """Flush once more and close; returns the rescue file when writes were left over."""
+        saved = self.flush()
+        if self._store is not None:
+            self._store.close()
+            self._store = None
+        if saved:
+            return None
+        rescue = self.path.with_name(f"{self.path.name}.unsaved.jsonl")
+        fd = os.open(rescue, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+        with os.fdopen(fd, "a", encoding="utf-8") as fh:
+            for op, kwargs in self._pending:
+                fh.write(json.dumps({"op": op, "args": kwargs}) + "\n")
+        if self.log is not None:
+            print(
+                f"letdown: {self.path}: {len(self._pending)} write(s) could not be saved and "
+                f"were kept in {rescue}; `letdown import --rescue {rescue}` adds them later",
+                file=self.log,
+            )
+        self._pending.clear()
+        return rescue
+
+
+def replay_rescue(rescue: str | Path, store: Store) -> int:
+    """Apply a rescue file written by :meth:`StoreWriter.close`; returns writes applied.
+
+    Raises:
+        StoreError: the file is not a rescue file, or the database refuses.
+    """
+    rescue = Path(rescue)
+    try:
+        lines = rescue.read_text(encoding="utf-8").splitlines()
+    except OSError as exc:
+        raise StoreError(rescue, f"cannot read the rescue file ({exc.strerror})") from None
+    entries = []
+    for number, line in enumerate(lines, 1):
+        try:
+            entry = json.loads(line)
+            op, args = entry["op"], entry["args"]
+        except (json.JSONDecodeError, KeyError, TypeError):
+            raise StoreError(
+                rescue, f"line {number}: expected a saved write, got {line[:40]!r}"
+            ) from None
+        if op not in WRITE_OPS or not isinstance(args, dict):
+            raise StoreError(rescue, f"line {number}: expected a saved write, got op {op!r}")
+        entries.append((op, args))
+    for op, args in entries:
+        getattr(store, op)(**args)
+    return len(entries)
