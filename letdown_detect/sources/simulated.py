@@ -1,0 +1,44 @@
+"""The embedded default source: a simulated pump session streamed in real time × speed."""
+
+from __future__ import annotations
+
+from ..clock import Clock
+from .replay import ReplaySource
+
+
+class SimulatedSource(ReplaySource):
+    """Stream a freshly simulated session (see :mod:`letdown_detect.sources.simulate`).
+
+    Args:
+        target: unused (``sim:`` has no address).
+        clock: paces the blocks.
+        speed: session seconds per second of ``clock`` time.
+        seed: simulator seed; the same seed gives the same session.
+        kind: channel kind (``weight_g``, ``pressure_pa``, ``volume_ml``, ``flow_ml_s``).
+        double: simulate double pumping (left and right channels).
+        duration_s: simulated session length, s.
+    """
+
+    def __init__(
+        self,
+        target: str = "",
+        *,
+        clock: Clock,
+        speed: float = 1.0,
+        seed: int = 0,
+        kind: str = "weight_g",
+        double: bool = False,
+        duration_s: float = 900.0,
+    ) -> None:
+        from .simulate import SimConfig, simulate_session
+
+        simulation = simulate_session(
+            SimConfig(kind=kind, double=double, duration_s=duration_s), seed=seed
+        )
+        self.simulation = simulation
+        super().__init__(
+            clock=clock,
+            speed=speed,
+            recording=simulation.recording,
+            description=f"simulator (seed {seed}, {kind}{', double' if double else ''})",
+        )

@@ -1,0 +1,100 @@
+"""What a pumping session amounted to: letdowns, volume, and when pumping stopped paying off."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+from .model import Event
+from .sinks.base import SessionSummary
+
+
+def time_to_fraction(
+    t_s: Sequence[float], volume_ml: Sequence[float], fraction: float = 0.8
+) -> float | None:
+    """Session time by which ``fraction`` of the final volume had come, s.
+
+    Args:
+        t_s: increasing session times, s.
+        volume_ml: volume expressed by then, mL (same length).
+        fraction: share of the final volume, 0-1.
+
+    Returns:
+        The first time the volume reached ``fraction`` of its last value, or
+        ``None`` when no milk came.
+
+    >>> time_to_fraction([0, 60, 120, 180], [0.0, 40.0, 80.0, 100.0])
+    120.0
+    """
+    v = np.asarray(volume_ml, dtype=float)
+    if v.size == 0 or not np.isfinite(v[-1]) or v[-1] <= 0:
+        return None
+    reached = np.flatnonzero(v >= fraction * v[-1])
+    return float(np.asarray(t_s, dtype=float)[reached[0]])
+
+
+def summarize(
+    duration_s: float,
+    letdowns: Sequence[Event],
+    volume_curve: Sequence[tuple[float, float]],
+    felt: Sequence[Event] = (),
+) -> SessionSummary:
+    """Build the session summary.
+
+    Args:
+        duration_s: session length, s.
+        letdowns: the newest version of each detected letdown.
+        volume_curve: ``(t_s, volume_ml)`` pairs, increasing in time (about one a second).
+        felt: the parent's own "I feel a letdown" marks.
+    """
+    ordered = tuple(sorted(letdowns, key=lambda e: e.onset_s))
+    t = [p[0] for p in volume_curve]
+    v = [p[1] for p in volume_curve]
+    volume = float(v[-1]) if v and np.isfinite(v[-1]) else 0.0
+    return SessionSummary(
+        duration_s=duration_s,
+        letdowns=ordered,
+        volume_ml=volume,
+        time_to_first_letdown_s=ordered[0].onset_s if ordered else None,
+        time_to_80pct_volume_s=time_to_fraction(t, v, 0.8),
+        felt=tuple(sorted(felt, key=lambda e: e.onset_s)),
+    )
+
+
+def clock_text(t_s: float | None) -> str:
+    """Session seconds as ``m:ss`` (or ``h:mm:ss``); ``-`` when unknown.
+
+    >>> clock_text(75.4), clock_text(3725.0), clock_text(None)
+    ('1:15', '1:02:05', '-')
+    """
+    if t_s is None or not np.isfinite(t_s):
+        return "-"
+    total = int(t_s)
+    hours, rest = divmod(total, 3600)
+    minutes, seconds = divmod(rest, 60)
+    return f"{hours}:{minutes:02d}:{seconds:02d}" if hours else f"{minutes}:{seconds:02d}"
+
+
+def format_summary(summary: SessionSummary) -> list[str]:
+    """The summary as plain lines for a terminal or a text file."""
+    lines = [
+        f"Session: {clock_text(summary.duration_s)}, {summary.volume_ml:.0f} mL in total, "
+        f"{len(summary.letdowns)} letdown{'s' if len(summary.letdowns) != 1 else ''}.",
+        f"First letdown after {clock_text(summary.time_to_first_letdown_s)}"
+        if summary.letdowns
+        else "No letdown detected.",
+    ]
+    for number, event in enumerate(summary.letdowns, 1):
+        volume = "" if event.volume_ml is None else f", {event.volume_ml:.1f} mL"
+        peak = f"peak {event.peak_flow_ml_s:.2f} mL/s"
+        lines.append(f"  #{number} at {clock_text(event.onset_s)}: {peak}{volume}")
+    if summary.time_to_80pct_volume_s is not None:
+        lines.append(
+            f"80% of the milk had come by {clock_text(summary.time_to_80pct_volume_s)} "
+            "(pumping much longer than this adds little)."
+        )
+    if summary.felt:
+        marks = ", ".join(clock_text(e.onset_s) for e in summary.felt)
+        lines.append(f"You marked a felt letdown at {marks}.")
+    return lines
