@@ -1,0 +1,89 @@
+"""What notifications say. Pure wording: no I/O, times come in as data.
+
+Notifications show on lock screens and smart watches, so nothing here mentions
+mood or health unless the user set ``include_mood = true``: by default the
+link to the mood page is a neutral "Check in".
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from ..mood.prompt import BASELINE_QUESTION
+from ..sinks.base import SessionSummary
+
+LETDOWN_TITLE = "Letdown detected"
+
+
+@dataclass(frozen=True)
+class Message:
+    """One notification: a title and a plain-text body."""
+
+    title: str
+    body: str
+
+
+def session_clock(t_s: float) -> str:
+    """Session time as ``M:SS`` (or ``H:MM:SS`` past an hour).
+
+    >>> session_clock(312.4), session_clock(3725)
+    ('5:12', '1:02:05')
+    """
+    total = int(max(t_s, 0.0))
+    hours, rest = divmod(total, 3600)
+    minutes, seconds = divmod(rest, 60)
+    return f"{hours}:{minutes:02d}:{seconds:02d}" if hours else f"{minutes}:{seconds:02d}"
+
+
+def letdown_message(
+    number: int,
+    t_s: float,
+    local: datetime,
+    mood_url: str | None = None,
+    include_mood: bool = False,
+) -> Message:
+    """The "Letdown detected" notification.
+
+    Args:
+        number: which letdown of this session (1 = first).
+        t_s: session time of detection, s.
+        local: wall-clock time of detection, in the user's time zone.
+        mood_url: the mood check page, when one is running.
+        include_mood: ask the mood page's question in the text itself.
+
+    >>> from datetime import datetime
+    >>> letdown_message(2, 312.0, datetime(2026, 1, 5, 14, 3, 12), None).body
+    'Letdown 2 of this session at 14:03:12 (session time 5:12).'
+    """
+    body = (
+        f"Letdown {number} of this session at {local:%H:%M:%S} (session time {session_clock(t_s)})."
+    )
+    if mood_url:
+        # The same question the mood page asks, so the two never disagree.
+        ask = BASELINE_QUESTION if include_mood else "Check in"
+        body += f"\n{ask}: {mood_url}"
+    return Message(LETDOWN_TITLE, body)
+
+
+def summary_message(summary: SessionSummary) -> Message:
+    """The optional end-of-session message: length, letdowns, volume, timing (no mood)."""
+    count = len(summary.letdowns)
+    lines = [
+        f"Session of {session_clock(summary.duration_s)}: {count} "
+        f"letdown{'s' if count != 1 else ''}, {summary.volume_ml:.0f} mL."
+    ]
+    if summary.time_to_first_letdown_s is not None:
+        lines.append(f"First letdown at {session_clock(summary.time_to_first_letdown_s)}.")
+    if summary.time_to_80pct_volume_s is not None:
+        lines.append(f"80% of the milk came by {session_clock(summary.time_to_80pct_volume_s)}.")
+    return Message("Pumping session ended", "\n".join(lines))
+
+
+def probe_message(local: datetime) -> Message:
+    """The message ``letdown notify test`` sends."""
+    return Message(
+        "letdown test",
+        f"Test from letdown at {local:%H:%M:%S}: this target will get "
+        '"Letdown detected" notifications.',
+    )
