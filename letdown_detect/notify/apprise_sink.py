@@ -54,7 +54,8 @@ class NotifySink:
         mood_url: the mood check page, linked in each message when given.
         retries: extra attempts after a failed one.
         backoff_s: wait before the first retry, doubled for each further one, s.
-        drain_timeout_s: at stop, how long to wait for queued messages, s.
+        drain_timeout_s: at stop, how long to wait for queued messages, s (less
+            than the live session's 5 s hook timeout).
         queue_size: messages waiting per target beyond which the oldest is dropped.
     """
 
@@ -69,7 +70,7 @@ class NotifySink:
         mood_url: str | None = None,
         retries: int = 3,
         backoff_s: float = 2.0,
-        drain_timeout_s: float = 15.0,
+        drain_timeout_s: float = 4.0,
         queue_size: int = 32,
     ) -> None:
         self.urls = tuple(urls)
@@ -139,12 +140,12 @@ class NotifySink:
             )
         except asyncio.TimeoutError:
             left = sum(q.qsize() for q in self._queues)
-            log.warning("notifications: gave up waiting at session end; %d not sent", left)
-        for worker in self._workers:
-            worker.cancel()
-        await asyncio.gather(*self._workers, return_exceptions=True)
-        if self._executor is not None:
-            self._executor.shutdown(wait=False, cancel_futures=True)
+            log.warning("notifications: gave up at session end; %d queued messages not sent", left)
+        finally:
+            for worker in self._workers:
+                worker.cancel()
+            if self._executor is not None:
+                self._executor.shutdown(wait=False, cancel_futures=True)
 
     def _ring(self) -> None:
         if self.bell is None:
