@@ -196,6 +196,11 @@ class LiveSession:
         self._stop = True
 
     @property
+    def source_info(self) -> SourceInfo | None:
+        """What the source delivers (channels, rate, device, calibration), once open."""
+        return self._info
+
+    @property
     def stopping(self) -> bool:
         """True once a stop was requested."""
         return self._stop
