@@ -44,7 +44,7 @@ CREATE TABLE answers (
     id           INTEGER PRIMARY KEY,
     session_id   TEXT NOT NULL REFERENCES sessions (id) ON DELETE CASCADE,
     prompt_id    INTEGER REFERENCES prompts (id) ON DELETE SET NULL,  -- NULL: unprompted
-    t_s          REAL NOT NULL,                   -- when answered, session time
+    t_s          REAL NOT NULL,                   -- the moment it is about (live: when given)
     answered_utc TEXT NOT NULL,
     score        INTEGER NOT NULL CHECK (score BETWEEN 0 AND 10),
     feelings     TEXT NOT NULL DEFAULT '',        -- ';'-separated

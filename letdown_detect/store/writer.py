@@ -45,6 +45,7 @@ class StoreWriter:
         self._store: Store | None = None
         self._pending: list[tuple[str, dict[str, object]]] = []
         self._retry_at_s: float | None = None
+        self._holders = 0
         self.last_error: StoreError | None = None
 
     @property
@@ -99,6 +100,15 @@ class StoreWriter:
         self.last_error = None
         self._retry_at_s = None
         return True
+
+    def hold(self) -> None:
+        """A sink starts using this writer (sinks sharing it close it with the last release)."""
+        self._holders += 1
+
+    def release(self) -> Path | None:
+        """A sink is done; the last one closes the writer (see :meth:`close`)."""
+        self._holders = max(0, self._holders - 1)
+        return self.close() if self._holders == 0 else None
 
     def close(self) -> Path | None:
         """Flush once more and close; returns the rescue file when writes were left over."""
