@@ -1,0 +1,121 @@
+"""Causal streaming filters that carry their state between chunks."""
+
+from __future__ import annotations
+
+import numpy as np
+from numpy.lib.stride_tricks import sliding_window_view
+from scipy.signal import butter, lfilter, lfilter_zi, sosfilt, sosfilt_zi
+
+from ..errors import ConfigError
+
+
+class SosFilter:
+    """Causal Butterworth low-pass in second-order sections, state carried in ``zi``.
+
+    Args:
+        cutoff_hz: -3 dB frequency, Hz.
+        sample_rate_hz: sample rate of the input, Hz.
+        order: filter order.
+
+    >>> f = SosFilter(cutoff_hz=0.5, sample_rate_hz=10.0)
+    >>> x = np.r_[np.zeros(5), np.ones(45)]
+    >>> bool(np.allclose(np.r_[f.process(x[:7]), f.process(x[7:])], SosFilter(0.5, 10.0).process(x)))
+    True
+    """
+
+    def __init__(self, cutoff_hz: float, sample_rate_hz: float, order: int = 2) -> None:
+        if not 0 < cutoff_hz < sample_rate_hz / 2:
+            raise ConfigError(
+                f"filter cut-off {cutoff_hz} Hz must lie between 0 and half the "
+                f"sample rate ({sample_rate_hz / 2} Hz)",
+                "cutoff_hz",
+            )
+        self.cutoff_hz = cutoff_hz
+        self.sample_rate_hz = sample_rate_hz
+        self.order = order
+        self._sos = butter(order, cutoff_hz, fs=sample_rate_hz, output="sos")
+        self.reset()
+
+    @property
+    def delay_s(self) -> float:
+        """Group delay at 0 Hz, s (how late a slow rise shows at the output)."""
+        # The low-frequency group delay is the centroid of the impulse response.
+        n = int(20 * self.sample_rate_hz / self.cutoff_hz)
+        impulse = sosfilt(self._sos, np.r_[1.0, np.zeros(n - 1)])
+        return float((np.arange(n) * impulse).sum() / impulse.sum() / self.sample_rate_hz)
+
+    def reset(self) -> None:
+        """Back to the just-built state; the next sample seeds the filter (no start-up ramp)."""
+        self._zi: np.ndarray | None = None
+
+    def process(self, x: np.ndarray) -> np.ndarray:
+        """Filter a chunk of finite samples; returns a new array of the same length."""
+        if x.size == 0:
+            return np.empty(0)
+        if self._zi is None:
+            self._zi = sosfilt_zi(self._sos) * x[0]
+        y, self._zi = sosfilt(self._sos, x, zi=self._zi)
+        return y
+
+
+class EwMean:
+    """Exponentially weighted mean with time constant ``tau_s`` (one-pole IIR).
+
+    >>> m = EwMean(tau_s=1.0, sample_rate_hz=10.0)
+    >>> float(m.process(np.ones(100))[-1])
+    1.0
+    """
+
+    def __init__(self, tau_s: float, sample_rate_hz: float) -> None:
+        self.tau_s = tau_s
+        self.sample_rate_hz = sample_rate_hz
+        alpha = 1.0 - np.exp(-1.0 / (tau_s * sample_rate_hz))
+        self._b, self._a = np.array([alpha]), np.array([1.0, alpha - 1.0])
+        self.reset()
+
+    def reset(self) -> None:
+        """Forget the mean; the next sample seeds it."""
+        self._zi: np.ndarray | None = None
+
+    def process(self, x: np.ndarray) -> np.ndarray:
+        """Running means after each sample of the chunk."""
+        if x.size == 0:
+            return np.empty(0)
+        if self._zi is None:
+            self._zi = lfilter_zi(self._b, self._a) * x[0]
+        y, self._zi = lfilter(self._b, self._a, x, zi=self._zi)
+        return y
+
+
+class RollingMedian:
+    """Causal median over the last ``window`` samples: removes spikes shorter than half of it.
+
+    Delay is ``(window - 1) / 2`` samples. The window is seeded with the first
+    sample, so start-up needs no special case.
+
+    >>> m = RollingMedian(window=3)
+    >>> m.process(np.array([1.0, 1.0, 9.0, 1.0, 2.0, 3.0])).tolist()
+    [1.0, 1.0, 1.0, 1.0, 2.0, 2.0]
+    """
+
+    def __init__(self, window: int) -> None:
+        if window < 1:
+            raise ConfigError(f"median window must be at least 1 sample, got {window}", "window")
+        self.window = window
+        self.reset()
+
+    def reset(self) -> None:
+        """Forget the window; the next sample seeds it."""
+        self._tail: np.ndarray | None = None
+
+    def process(self, x: np.ndarray) -> np.ndarray:
+        """Medians after each sample of the chunk (finite samples only)."""
+        if x.size == 0:
+            return np.empty(0)
+        if self.window == 1:
+            return x.copy()
+        if self._tail is None:
+            self._tail = np.full(self.window - 1, x[0])
+        full = np.concatenate([self._tail, x])
+        self._tail = full[-(self.window - 1) :]
+        return np.median(sliding_window_view(full, self.window), axis=1)

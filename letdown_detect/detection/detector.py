@@ -1,0 +1,269 @@
+"""The causal letdown detector: a new, sustained acceleration of milk flow.
+
+A milk ejection shows as flow rising within seconds to tens of seconds and
+decaying over minutes; a later ejection often starts while flow from the
+previous one is still high, so it is a new rise on top of falling flow, not
+a rise from zero (Prime et al. 2011; Kent et al. 2008). The detector
+therefore measures the rise of smoothed flow above its lowest value over the
+last ``baseline_s`` seconds and reports a letdown once that rise stays above
+a threshold for ``confirm_s``. The threshold is the largest of an absolute
+floor, a multiple of the running noise estimate, and a fraction of the flow
+the rise starts from. The onset is found by looking back to where the rise
+began, corrected by the known filter delay; the detection time is the moment
+the detector became sure. A new letdown is possible once flow has fallen
+from its peak (re-arming), so one rise gives one event.
+
+All state is O(1): a fixed-length history, filter states and a few scalars.
+The per-sample logic is vectorised per chunk and loops only over events, so
+output is identical for any chunking.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from scipy.ndimage import minimum_filter1d
+
+from ..conditioning.filters import EwMean
+from ..model import Event
+from ..params import DetectorConfig
+
+
+@dataclass
+class _Running:
+    """The letdown being tracked (times in the flow estimate's own time base)."""
+
+    foot_t: float
+    detected_t: float
+    volume_at_foot: float
+    base: float
+    peak: float
+    score: float
+    threshold: float
+
+
+class LetdownDetector:
+    """Detect letdowns in one smoothed flow stream on the internal grid.
+
+    Args:
+        channel: name reported in events (a channel, or ``both`` for a fused sum).
+        config: detector parameters.
+        delay_s: how late the flow estimate shows a rise (filter delay), s;
+            removed from reported onsets and ends.
+        noise_gain: ratio of the smoothed flow's noise to the raw-minus-smoothed
+            residual's (from the low-pass design).
+    """
+
+    def __init__(
+        self, channel: str, config: DetectorConfig, delay_s: float, noise_gain: float
+    ) -> None:
+        self.channel = channel
+        self.config = config
+        self.delay_s = delay_s
+        self.noise_gain = noise_gain
+        rate = config.rate_hz
+        self._window = int(round(config.baseline_s * rate)) | 1
+        self._history = self._window + int(round(120.0 * rate))
+        self._confirm = max(1, int(round(config.confirm_s * rate)))
+        self._noise = EwMean(config.noise_tau_s, rate)
+        self.reset()
+
+    def reset(self) -> None:
+        """Back to the just-built state."""
+        self._noise.reset()
+        self._hist_t = np.empty(0)
+        self._hist_f = np.empty(0)
+        self._hist_v = np.empty(0)
+        self._volume = 0.0  # integral of smoothed flow so far, mL
+        self._run = 0  # consecutive samples above threshold
+        self._armed = True
+        self._active: _Running | None = None  # rising or at its peak
+        self._open: _Running | None = None  # not yet complete (may be the active one)
+        self._last_t: float | None = None
+        self._floor_age = 0  # samples the baseline may look back over (capped at the window)
+        self._floor_min = np.inf  # lowest flow over those samples while fewer than a window
+
+    def process(self, t_s: np.ndarray, flow_ml_s: np.ndarray, raw_ml_s: np.ndarray) -> list[Event]:
+        """Feed grid samples of smoothed and raw flow (NaN samples are skipped).
+
+        Returns:
+            Events detected (``end_s is None``) or completed within this chunk.
+        """
+        ok = np.isfinite(flow_ml_s) & np.isfinite(raw_ml_s)
+        t, f, raw = t_s[ok], flow_ml_s[ok], raw_ml_s[ok]
+        if t.size == 0:
+            return []
+        cfg = self.config
+        sigma = self._noise.process(np.abs(raw - f)) * 1.25 * self.noise_gain
+        volume = np.cumsum(np.r_[self._volume, np.maximum(f, 0.0) / cfg.rate_hz])[1:]
+        pad = self._window - 1 - self._hist_f.size
+        head = np.r_[np.full(max(pad, 0), f[0]), self._hist_f[-(self._window - 1) :]]
+        rolling = minimum_filter1d(np.r_[head, f], self._window, origin=self._window // 2)
+        rolling = rolling[head.size :]
+        # Look-back arrays: history followed by this chunk.
+        all_t = np.r_[self._hist_t, t]
+        all_f = np.r_[self._hist_f, f]
+        all_v = np.r_[self._hist_v, volume]
+        offset = self._hist_t.size
+        events: list[Event] = []
+        i, n = 0, t.size
+        while i < n:
+            if self._armed:
+                base = self._baseline(f[i:], rolling[i:])
+                threshold = np.maximum(
+                    np.maximum(cfg.min_rise_ml_s, cfg.noise_k * sigma[i:]),
+                    cfg.rel_rise * np.maximum(base, 0.0),
+                )
+                above = (f[i:] - base) > threshold
+                j, run = _first_run(above, self._run, self._confirm)
+                k = self._first_end(f[i:]) if self._open is not None else -1
+                if k >= 0 and (j < 0 or k < j):
+                    events.append(self._complete(t[i + k], all_t, all_v))
+                    self._run = _run_after(above[: k + 1], self._run)
+                    self._advance_floor(f[i : i + k + 1])
+                    i += k + 1
+                    continue
+                if j < 0:
+                    self._run = run
+                    self._advance_floor(f[i:])
+                    break
+                events.extend(
+                    self._detect(i + j + offset, all_t, all_f, all_v, base[j], threshold[j])
+                )
+                self._run = 0
+                i += j + 1
+            else:
+                r = self._first_rearm(t[i:], f[i:])
+                if r < 0:
+                    self._active.peak = max(self._active.peak, float(f[i:].max()))
+                    break
+                self._active.peak = max(self._active.peak, float(f[i : i + r + 1].max()))
+                self._active = None
+                self._armed = True
+                self._run = 0
+                # A new letdown must rise from flow after this point, not from before the last one.
+                self._floor_age, self._floor_min = 0, np.inf
+                self._advance_floor(f[i + r : i + r + 1])
+                i += r + 1
+        keep = self._history
+        self._hist_t, self._hist_f, self._hist_v = all_t[-keep:], all_f[-keep:], all_v[-keep:]
+        self._volume = float(volume[-1])
+        self._last_t = float(t[-1])
+        return events
+
+    def flush(self) -> list[Event]:
+        """End of stream: complete the letdown still running, if any."""
+        if self._open is None or self._last_t is None:
+            return []
+        return [self._complete(self._last_t, self._hist_t, self._hist_v)]
+
+    def _baseline(self, f: np.ndarray, rolling: np.ndarray) -> np.ndarray:
+        """Flow a rise starts from: the rolling minimum, but never from before a re-arm."""
+        age = self._floor_age + np.arange(1, f.size + 1)
+        since = np.minimum.accumulate(np.r_[self._floor_min, f])[1:]
+        return np.where(age < self._window, since, rolling)
+
+    def _advance_floor(self, f: np.ndarray) -> None:
+        """Account consumed samples in the baseline's look-back limits."""
+        if self._floor_age < self._window and f.size:
+            self._floor_min = min(self._floor_min, float(f.min()))
+        self._floor_age = min(self._window, self._floor_age + f.size)
+
+    def _first_end(self, f: np.ndarray) -> int:
+        """Index where the open letdown's flow falls back near where it started, or -1."""
+        run = self._open
+        level = run.base + self.config.end_frac * (run.peak - run.base)
+        hits = np.flatnonzero(f < level)
+        return int(hits[0]) if hits.size else -1
+
+    def _first_rearm(self, t: np.ndarray, f: np.ndarray) -> int:
+        """Index where flow has fallen enough from its peak to allow a new letdown, or -1."""
+        run = self._active
+        peak = np.maximum.accumulate(np.r_[run.peak, f])[1:]
+        drop = np.maximum(self.config.rearm_frac * (peak - run.base), 0.5 * run.threshold)
+        late = t - run.foot_t >= self.config.min_interval_s
+        hits = np.flatnonzero((f < peak - drop) & late)
+        return int(hits[0]) if hits.size else -1
+
+    def _detect(
+        self,
+        at: int,
+        all_t: np.ndarray,
+        all_f: np.ndarray,
+        all_v: np.ndarray,
+        base: float,
+        threshold: float,
+    ) -> list[Event]:
+        """A letdown became certain at look-back index ``at``: complete the open one, start this."""
+        cfg = self.config
+        level = base + cfg.onset_frac * (all_f[at] - base)
+        below = np.flatnonzero(all_f[: at + 1] <= level)
+        if below.size:
+            k = int(below[-1])
+            f0, f1 = all_f[k], all_f[min(k + 1, at)]
+            frac = 0.0 if f1 == f0 else (level - f0) / (f1 - f0)
+            foot = float(all_t[k] + frac * (all_t[min(k + 1, at)] - all_t[k]))
+        else:
+            foot = float(all_t[0])
+        events = []
+        if self._open is not None:
+            foot = max(foot, self._open.foot_t + 1.0 / cfg.rate_hz)
+            events.append(self._complete(foot, all_t, all_v))
+        rise = float(all_f[at] - base)
+        self._active = self._open = _Running(
+            foot_t=foot,
+            detected_t=float(all_t[at]),
+            volume_at_foot=float(np.interp(foot, all_t, all_v)),
+            base=float(base),
+            peak=float(all_f[at]),
+            score=rise / threshold,
+            threshold=float(threshold),
+        )
+        self._armed = False
+        events.append(self._event(self._open))
+        return events
+
+    def _complete(self, end_t: float, all_t: np.ndarray, all_v: np.ndarray) -> Event:
+        """Close the open letdown at ``end_t`` (flow time base)."""
+        run = self._open
+        self._open = None
+        volume = float(np.interp(end_t, all_t, all_v)) - run.volume_at_foot
+        return self._event(run, end_t=end_t, volume=volume)
+
+    def _event(
+        self, run: _Running, end_t: float | None = None, volume: float | None = None
+    ) -> Event:
+        half_bin = 0.5 / self.config.rate_hz  # a grid bin is known once it has ended
+        return Event(
+            onset_s=run.foot_t - self.delay_s,
+            detected_s=run.detected_t + half_bin,
+            peak_flow_ml_s=run.peak,
+            channel=self.channel,
+            score=run.score,
+            end_s=None if end_t is None else end_t - self.delay_s,
+            volume_ml=volume,
+        )
+
+
+def _first_run(above: np.ndarray, carry: int, need: int) -> tuple[int, int]:
+    """First index where ``need`` consecutive Trues end (counting ``carry`` before the
+    array), or -1; and the run length at the end of the array.
+
+    >>> _first_run(np.array([True, False, True, True, True]), 0, 3)
+    (4, 3)
+    >>> _first_run(np.array([True, True]), 1, 5)
+    (-1, 3)
+    """
+    if above.size == 0:
+        return -1, carry
+    idx = np.arange(above.size)
+    last_false = np.maximum.accumulate(np.where(above, -1, idx))
+    run = idx - last_false + np.where(last_false < 0, carry, 0)
+    hits = np.flatnonzero(run >= need)
+    return (int(hits[0]) if hits.size else -1), int(run[-1])
+
+
+def _run_after(above: np.ndarray, carry: int) -> int:
+    """Run length of Trues at the end of ``above``, continuing ``carry``."""
+    return _first_run(above, carry, 1 << 60)[1]

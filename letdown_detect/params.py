@@ -1,0 +1,68 @@
+"""Every tunable of the conditioning and the detector, in one dataclass with units."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, fields
+
+from .errors import ConfigError
+
+
+@dataclass(frozen=True)
+class DetectorConfig:
+    """Parameters of the letdown pipeline. Times in s, rates in Hz, flows in mL/s.
+
+    The defaults are chosen from the physics, not fitted to one data set:
+    pump ripple lies at 0.5-2 Hz, letdown flow rises over seconds to tens of
+    seconds and decays over minutes (Prime et al. 2011), and letdowns come
+    at least about a minute apart (Ramsay et al. 2004).
+    """
+
+    rate_hz: float = 10.0
+    """Internal grid rate, Hz: above twice the fastest pump ripple (2 Hz)."""
+    gap_s: float = 1.5
+    """Silence between samples still bridged on the grid, s; longer is a gap."""
+    max_fill_s: float = 60.0
+    """Longest gap whose flow is inferred from the samples around it, s."""
+    median_s: float = 2.5
+    """Rolling-median window, s: removes touches and glitches shorter than half of it."""
+    cutoff_hz: float = 0.15
+    """Low-pass cut-off on flow, Hz: removes pump ripple and spurts (>= 0.5 Hz)."""
+    max_step_ml_s: float = 25.0
+    """Fastest plausible rise of a cumulative channel, mL/s; faster jumps are artifacts."""
+    baseline_s: float = 30.0
+    """Look-back for the flow a rise starts from (rolling minimum), s."""
+    noise_tau_s: float = 60.0
+    """Time constant of the running noise estimate, s."""
+    noise_k: float = 4.0
+    """Rise needed, in units of the estimated flow noise."""
+    min_rise_ml_s: float = 0.06
+    """Smallest rise of flow that counts as a letdown, mL/s."""
+    rel_rise: float = 0.25
+    """Rise needed as a fraction of the flow it starts from (later letdowns ride on flow)."""
+    confirm_s: float = 1.0
+    """How long the rise must stay above threshold before it is reported, s."""
+    rearm_frac: float = 0.15
+    """A new letdown needs flow to fall this fraction of the last rise below its peak."""
+    min_interval_s: float = 30.0
+    """Shortest time between two letdown onsets, s."""
+    onset_frac: float = 0.1
+    """The onset is where flow crossed this fraction of the rise (then filter delay removed)."""
+    end_frac: float = 0.1
+    """A letdown ends when flow falls back below this fraction of its rise."""
+    fuse_s: float = 15.0
+    """Double pumping: side onsets this close belong to one letdown, s."""
+
+    def __post_init__(self) -> None:
+        for f in fields(self):
+            value = getattr(self, f.name)
+            if not isinstance(value, (int, float)) or isinstance(value, bool) or value < 0:
+                raise ConfigError(
+                    f"detector parameter {f.name} must be a non-negative number, got {value!r}",
+                    f.name,
+                )
+        if self.rate_hz < 4.0:
+            raise ConfigError("rate_hz must be at least 4 Hz to resolve pump ripple", "rate_hz")
+
+    def to_dict(self) -> dict[str, float]:
+        """All parameters by name (for config dumps and ``--param`` round trips)."""
+        return asdict(self)

@@ -1,0 +1,279 @@
+"""Chains the pure stages: samples -> grid -> flow per channel -> letdown events.
+
+``Pipeline.process(block)`` is the one implementation: batch detection is the
+same pipeline fed one big block, live detection feeds it chunks as they
+arrive, and both give identical events.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, replace
+
+import numpy as np
+import pandas as pd
+from scipy.signal import sosfilt
+
+from .conditioning.flow import FlowEstimator
+from .conditioning.resample import Resampler
+from .detection.detector import LetdownDetector
+from .errors import ConfigError
+from .model import CHANNEL_KINDS, Channel, Event, SampleBlock
+from .params import DetectorConfig
+from .recording import DEFAULT_G_PER_ML, Recording
+
+
+@dataclass(frozen=True)
+class PipelineStatus:
+    """Where a running pipeline stands."""
+
+    t_s: float | None
+    """Session time of the newest flow estimate, s (None before the first)."""
+    flow_ml_s: float | None
+    """Smoothed flow, both sides summed, mL/s."""
+    volume_ml: float
+    """Milk expressed so far (integral of the flow estimate), mL."""
+    letdowns: int
+    """Letdowns detected so far."""
+    gaps: int
+    """Silences longer than ``gap_s`` so far."""
+    steps_removed: int
+    """Artifact jumps cut out (tare, touches, bottle lifted)."""
+
+
+def ml_per_unit(channel: str, calibration: Mapping[str, float] | None) -> float:
+    """Millilitres per unit of a channel, from the sidecar calibration.
+
+    Raises:
+        ConfigError: a pressure channel without ``pa_per_ml``.
+    """
+    kind = Channel(channel).kind
+    calibration = calibration or {}
+    if kind == "weight_g":
+        return 1.0 / calibration.get("g_per_ml", DEFAULT_G_PER_ML)
+    if kind == "pressure_pa":
+        if "pa_per_ml" not in calibration:
+            raise ConfigError(
+                f"channel {channel} needs a calibration: add "
+                '"calibration": {"pa_per_ml": <pascal per mL collected>} to the sidecar',
+                "pa_per_ml",
+            )
+        return 1.0 / calibration["pa_per_ml"]
+    return 1.0
+
+
+def detection_channels(channels: Sequence[str]) -> tuple[str, ...]:
+    """The channels detection runs on: the best kind present, all its sides.
+
+    Direct flow beats volume, weight, then pressure (fewer artifacts).
+    """
+    parsed = [Channel.parse(c) for c in channels]
+    for kind in CHANNEL_KINDS:
+        chosen = tuple(c.name for c in parsed if c is not None and c.kind == kind)
+        if chosen:
+            return chosen
+    raise ConfigError(
+        f"no known channel among {', '.join(channels) or 'none'}; expected flow_ml_s, "
+        "volume_ml, weight_g or pressure_pa",
+        "channels",
+    )
+
+
+class Pipeline:
+    """Streaming letdown detection for one session.
+
+    Args:
+        channels: the block's column names (``weight_g``, or ``_left``/``_right`` pairs).
+        calibration: sidecar calibration (``pa_per_ml``, ``g_per_ml``).
+        config: detector parameters (defaults when ``None``).
+
+    Raises:
+        ConfigError: unknown channels or a missing pressure calibration.
+    """
+
+    def __init__(
+        self,
+        channels: Sequence[str],
+        calibration: Mapping[str, float] | None = None,
+        config: DetectorConfig | None = None,
+    ) -> None:
+        self.channels = tuple(channels)
+        self.calibration = dict(calibration or {})
+        self.config = config or DetectorConfig()
+        cfg = self.config
+        self.detect_on = detection_channels(self.channels)
+        self._columns = [self.channels.index(c) for c in self.detect_on]
+        self._flows = [FlowEstimator(c, ml_per_unit(c, calibration), cfg) for c in self.detect_on]
+        delay = self._flows[0].delay_s
+        gain = _noise_gain(self._flows[0])
+        self.double = len(self.detect_on) > 1
+        name = "both" if self.double else self.detect_on[0]
+        self._main = LetdownDetector(name, cfg, delay, gain)
+        self._sides = (
+            [LetdownDetector(c, cfg, delay, gain) for c in self.detect_on] if self.double else []
+        )
+        self._resampler = Resampler(cfg.rate_hz, cfg.gap_s, len(self.detect_on))
+        self.reset()
+
+    @property
+    def delay_s(self) -> float:
+        """How late the flow estimate shows a change (median + low-pass), s."""
+        return self._flows[0].delay_s
+
+    def reset(self) -> None:
+        """Back to the just-built state."""
+        self._resampler.reset()
+        for stage in [*self._flows, self._main, *self._sides]:
+            stage.reset()
+        self._queues: list[list[np.ndarray]] = [[] for _ in self._flows]
+        self._side_events: list[Event] = []
+        self._held: list[Event] = []  # complete fused events waiting for late side detections
+        self._t: float | None = None
+        self._flow: float | None = None
+        self._letdowns = 0
+
+    @property
+    def status(self) -> PipelineStatus:
+        """A snapshot for live views."""
+        return PipelineStatus(
+            t_s=self._t,
+            flow_ml_s=self._flow,
+            volume_ml=self._main._volume,
+            letdowns=self._letdowns,
+            gaps=self._resampler.gaps,
+            steps_removed=sum(f.steps_removed for f in self._flows),
+        )
+
+    def process(self, block: SampleBlock) -> list[Event]:
+        """Feed a block of any size; returns events detected or completed in it, in order."""
+        values = block.values[:, self._columns] if len(block) else np.empty((0, len(self._columns)))
+        t_grid, v_grid = self._resampler.process(block.t_s, values)
+        t, f, raw = self._flow_step(t_grid, v_grid)
+        if t.size == 0:
+            return self._release(None)
+        finite = np.isfinite(f.sum(axis=0))
+        if finite.any():
+            self._t = float(t[finite][-1])
+            self._flow = float(f.sum(axis=0)[finite][-1])
+        if not self.double:
+            return self._count(self._main.process(t, f[0], raw[0]))
+        for k, side in enumerate(self._sides):
+            self._side_events.extend(e for e in side.process(t, f[k], raw[k]) if not e.complete)
+        events = self._main.process(t, f.sum(axis=0), raw.sum(axis=0))
+        return self._fuse(events, float(t[-1]))
+
+    def flush(self) -> list[Event]:
+        """End of stream: complete the running letdown and release held events."""
+        if not self.double:
+            return self._count(self._main.flush())
+        events = self._main.flush()
+        return self._fuse(events, None)
+
+    def _flow_step(self, t: np.ndarray, v: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Flow per channel, aligned on the grid times every channel has produced."""
+        outs = [flow.process(t, v[:, k]) for k, flow in enumerate(self._flows)]
+        if len(outs) == 1:
+            tt, ff, rr = outs[0]
+            return tt, ff[None, :], rr[None, :]
+        for queue, out in zip(self._queues, outs):
+            queue.append(np.vstack(out))
+        stacked = [np.hstack(q) for q in self._queues]
+        n = min(s.shape[1] for s in stacked)
+        self._queues = [[s[:, n:]] for s in stacked]
+        t_out = stacked[0][0, :n]
+        return (
+            t_out,
+            np.vstack([s[1, :n] for s in stacked]),
+            np.vstack([s[2, :n] for s in stacked]),
+        )
+
+    def _count(self, events: list[Event]) -> list[Event]:
+        self._letdowns += sum(1 for e in events if not e.complete)
+        return events
+
+    def _fuse(self, events: list[Event], now: float | None) -> list[Event]:
+        """Attach side onsets to fused events; hold complete ones until late sides are in."""
+        out = []
+        for event in self._count(events):
+            if event.complete:
+                self._held.append(event)
+            else:
+                out.append(self._with_sides(event, event.detected_s))
+        return out + self._release(now)
+
+    def _release(self, now: float | None) -> list[Event]:
+        """Complete fused events whose side detections can no longer change."""
+        if not self._held:
+            return []
+        wait = self.config.fuse_s
+        ready = [e for e in self._held if now is None or now >= e.detected_s + wait]
+        self._held = [e for e in self._held if e not in ready]
+        out = [self._with_sides(e, e.detected_s + wait, final=True) for e in ready]
+        # Side onsets of one letdown arrive within seconds of it: a short list is plenty.
+        self._side_events = self._side_events[-64:]
+        return out
+
+    def _with_sides(self, event: Event, known_s: float, final: bool = False) -> Event:
+        sides: dict[str, float] = {}
+        for side in self._side_events:
+            close = abs(side.onset_s - event.onset_s) <= self.config.fuse_s
+            if close and side.detected_s <= known_s:
+                key = Channel(side.channel).side or side.channel
+                sides.setdefault(key, side.onset_s)
+        return replace(event, side_onsets_s=sides, one_sided=final and len(sides) == 1)
+
+
+def _noise_gain(flow: FlowEstimator) -> float:
+    """Ratio of white noise after the low-pass to noise before it (sqrt of noise bandwidth)."""
+    sos = flow._lowpass._sos
+    n = int(20 * flow.params.rate_hz / flow.params.cutoff_hz)
+    impulse = sosfilt(sos, np.r_[1.0, np.zeros(n - 1)])
+    return float(np.sqrt((impulse**2).sum()))
+
+
+def run_blocks(pipeline: Pipeline, blocks: Iterable[SampleBlock]) -> list[Event]:
+    """Feed blocks through ``pipeline`` and flush; returns the complete events in order."""
+    events: list[Event] = []
+    for block in blocks:
+        events.extend(e for e in pipeline.process(block) if e.complete)
+    events.extend(e for e in pipeline.flush() if e.complete)
+    return sorted(events, key=lambda e: e.onset_s)
+
+
+def detect_recording(
+    recording: Recording, config: DetectorConfig | None = None, chunk: int | None = None
+) -> list[Event]:
+    """Detect letdowns in a loaded recording.
+
+    Args:
+        recording: samples and sidecar.
+        config: detector parameters.
+        chunk: feed the streaming detector this many samples at a time
+            (``None``: the whole recording at once). The result does not depend on it.
+
+    Returns:
+        Complete letdown events, by onset.
+    """
+    pipeline = Pipeline(recording.channels, recording.meta.calibration, config)
+    blocks = [recording.to_block()] if chunk is None else recording.blocks(chunk)
+    return run_blocks(pipeline, blocks)
+
+
+def flow_frame(recording: Recording, config: DetectorConfig | None = None) -> pd.DataFrame:
+    """The smoothed flow estimate of a recording, for plots and research.
+
+    Returns:
+        ``t_s`` (delay-corrected, s) and one ``flow_ml_s`` column per detection
+        channel (``flow_ml_s_left``...) plus their sum ``flow_ml_s`` when double.
+    """
+    pipeline = Pipeline(recording.channels, recording.meta.calibration, config)
+    block = recording.to_block()
+    values = block.values[:, pipeline._columns]
+    t_grid, v_grid = pipeline._resampler.process(block.t_s, values)
+    t, f, _raw = pipeline._flow_step(t_grid, v_grid)
+    out = {"t_s": t - pipeline.delay_s}
+    if pipeline.double:
+        for name, row in zip(pipeline.detect_on, f):
+            out["flow_ml_s" + ((Channel(name).side and "_" + Channel(name).side) or "")] = row
+    out["flow_ml_s"] = f.sum(axis=0)
+    return pd.DataFrame(out)
