@@ -1,0 +1,33 @@
+"""``letdown plot REC.csv [-o out.png]``: one session at a glance as an image."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    """Add the ``plot`` subcommand."""
+    p = subparsers.add_parser(
+        "plot",
+        help="plot a session: signal, flow, letdowns and a summary table",
+        description="Draw the raw signal, the flow estimate, detected letdowns (onset and "
+        "detection time), annotated letdowns and felt marks from REC.events.csv, and a "
+        "summary table (time to first letdown, volume per letdown, time to 80%% of volume).",
+    )
+    p.add_argument("recording", type=Path, help="REC.csv")
+    p.add_argument(
+        "-o", "--out", type=Path, help="image to write (.png/.svg/.pdf; default REC.png)"
+    )
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Write the image; prints its path on stdout."""
+    from ..research.plot import plot_session, save_plot
+    from ..research.session import load_session
+
+    session = load_session(args.recording)
+    fig = plot_session(session.recording, session.analysis, session.annotations)
+    print(save_plot(fig, args.out or args.recording.with_suffix(".png")))
+    return 0
