@@ -53,7 +53,8 @@ def plot_session(
         A matplotlib Figure (not shown; save it or hand it to a GUI).
     """
     fig = Figure(figsize=(12, 9 if table else 6.5), layout="constrained")
-    grid = fig.add_gridspec(3 if table else 2, 1, height_ratios=[2.2, 2.2, 1.6][: 3 if table else 2])
+    heights = [2.2, 2.2, 1.6] if table else [2.2, 2.2]
+    grid = fig.add_gridspec(len(heights), 1, height_ratios=heights)
     raw_ax = fig.add_subplot(grid[0])
     flow_ax = fig.add_subplot(grid[1], sharex=raw_ax)
     name = recording.path.name if recording.path else "session"
