@@ -17,7 +17,7 @@ from . import __version__
 from .errors import LetdownError
 
 #: Subcommand modules under ``letdown_detect.commands``, in help order.
-COMMANDS: tuple[str, ...] = ("live", "simulate", "detect", "notify", "config")
+COMMANDS: tuple[str, ...] = ("live", "ports", "scan", "simulate", "detect", "notify", "config")
 
 
 def build_parser() -> argparse.ArgumentParser:

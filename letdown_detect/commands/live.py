@@ -1,0 +1,148 @@
+"""``letdown live``: watch a pumping session as it happens.
+
+With no source it runs the embedded simulator through the full live pipeline,
+so a newcomer sees the product work with no hardware.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import importlib.util
+import logging
+import os
+import sys
+from datetime import datetime
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from ..clock import Clock
+    from ..sinks.base import Sink
+    from ..sources import Source
+
+#: Plug-in modules that add their own options and sinks, used when installed.
+PLUGINS = ("letdown_detect.notify.live_options", "letdown_detect.mood.live_options")
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    """Add ``letdown live`` to the CLI."""
+    p = subparsers.add_parser(
+        "live",
+        help="watch a pumping session live (serial, BLE, replay or the built-in simulator)",
+        description="Watch a pumping session live: flow, volume and each letdown as it "
+        "happens, recorded as it streams. With no source, a simulated session runs. "
+        "Keys: f or space = I feel a letdown now, q = stop (Ctrl-C also stops cleanly).",
+    )
+    source = p.add_mutually_exclusive_group()
+    source.add_argument(
+        "--serial", metavar="PORT", help="USB serial port, e.g. /dev/ttyACM0 or COM3"
+    )
+    source.add_argument("--ble", metavar="ADDR_OR_NAME", help="Bluetooth LE address or name")
+    source.add_argument("--replay", metavar="REC.csv", type=Path, help="replay a recording")
+    p.add_argument("--baud", type=int, default=115200, help="serial speed (default 115200)")
+    p.add_argument("--char", metavar="UUID", help="BLE: characteristic of a third-party device")
+    p.add_argument(
+        "--format", dest="fmt", metavar="STRUCT", default="<f", help="BLE --char: struct format"
+    )
+    p.add_argument("--scale", type=float, default=1.0, help="BLE --char: factor to the unit")
+    p.add_argument(
+        "--channel",
+        default="weight_g",
+        help="sensor channel kind when the device does not announce it, and the "
+        "simulator's sensor (weight_g, volume_ml, flow_ml_s, pressure_pa)",
+    )
+    p.add_argument(
+        "--speed", type=float, default=None, help="replay/simulator: X times real time (default 1)"
+    )
+    p.add_argument("--seed", type=int, default=None, help="simulator seed (default: random)")
+    p.add_argument("--double", action="store_true", help="simulator: double pumping")
+    p.add_argument("--duration", type=float, metavar="S", help="stop after S seconds of session")
+    record = p.add_mutually_exclusive_group()
+    record.add_argument(
+        "--record", metavar="DIR", type=Path, help="folder for the recording (default: per session)"
+    )
+    record.add_argument("--no-record", action="store_true", help="do not write a recording")
+    p.add_argument(
+        "--json", action="store_true", help="print event JSON lines instead of the live view"
+    )
+    for name in PLUGINS:
+        if importlib.util.find_spec(name) is not None:
+            importlib.import_module(name).add_live_options(p)
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Run the session; prints the summary at the end."""
+    from ..live import LiveSession, SystemClock, run_live
+    from ..sinks.console import ConsoleSink, JsonLinesSink
+    from ..sinks.recorder import RecorderSink
+
+    logging.basicConfig(level=logging.WARNING, format="letdown: %(message)s")
+    clock = SystemClock()
+    source = _source(args, clock)
+    csv_path = None if args.no_record else _recording_path(args.record, clock.utc())
+    sinks: list[Sink] = []
+    if csv_path is not None:
+        sinks.append(RecorderSink(csv_path))
+        print(f"letdown: recording to {csv_path}", file=sys.stderr)
+    if args.json:
+        sinks.append(JsonLinesSink(str(csv_path) if csv_path else source.description))
+    else:
+        sinks.append(ConsoleSink(keys=sys.stdin.isatty(), recording=str(csv_path or "") or None))
+    for name in PLUGINS:
+        if importlib.util.find_spec(name) is not None:
+            sinks.extend(importlib.import_module(name).sinks_from_options(args))
+    session = LiveSession(
+        source,
+        sinks,
+        clock=clock,
+        duration_s=args.duration,
+        record_dir=None if csv_path is None else csv_path.parent,
+    )
+    run_live(session)
+    return 0
+
+
+def _source(args: argparse.Namespace, clock: Clock) -> Source:
+    from ..errors import ConfigError
+    from ..sources import open_source
+
+    if args.speed is not None and (args.serial or args.ble):
+        raise ConfigError("--speed only applies to --replay and the simulator", "speed")
+    speed = 1.0 if args.speed is None else args.speed
+    if args.serial:
+        return open_source(
+            f"serial:{args.serial}", clock=clock, baud=args.baud, channel=args.channel
+        )
+    if args.ble:
+        return open_source(
+            f"ble:{args.ble}",
+            clock=clock,
+            char=args.char,
+            fmt=args.fmt,
+            scale=args.scale,
+            channel=args.channel,
+        )
+    if args.replay:
+        return open_source(f"replay:{args.replay}", clock=clock, speed=speed)
+    seed = args.seed if args.seed is not None else int.from_bytes(os.urandom(2), "big")
+    return open_source(
+        "sim:",
+        clock=clock,
+        speed=speed,
+        seed=seed,
+        kind=args.channel,
+        double=args.double,
+        duration_s=args.duration or 900.0,
+    )
+
+
+def _recording_path(folder: Path | None, now: datetime) -> Path:
+    """``DIR/<UTC stamp>.csv``; default DIR is a per-session folder in the user data dir."""
+    stamp = now.strftime("%Y%m%dT%H%M%SZ")
+    if folder is None:
+        from platformdirs import user_data_dir
+
+        folder = Path(user_data_dir("letdown")) / "sessions" / stamp
+    return folder / f"{stamp}.csv"
