@@ -17,7 +17,22 @@ from . import __version__
 from .errors import LetdownError
 
 #: Subcommand modules under ``letdown_detect.commands``, in help order.
-COMMANDS: tuple[str, ...] = ("live", "ports", "scan", "simulate", "detect", "notify", "config")
+COMMANDS: tuple[str, ...] = (
+    "live",
+    "ports",
+    "scan",
+    "simulate",
+    "detect",
+    "notify",
+    "config",
+    "batch",
+    "evaluate",
+    "annotate",
+    "plot",
+    "report",
+    "history",
+    "export",
+)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -1,0 +1,136 @@
+"""``letdown evaluate DIR``: detections against annotations, per recording and overall."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+SPEC_HELP = (
+    "'annotator:NAME' (two annotators: both as references, plus their agreement), "
+    "'params:KEY=VALUE[,KEY=VALUE...]' or 'params:FILE.json' (detector parameters), "
+    "or 'default' (the default detector)"
+)
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    """Add the ``evaluate`` subcommand."""
+    p = subparsers.add_parser(
+        "evaluate",
+        help="score the detector against annotations (precision, recall, F1, latency)",
+        description="Detect letdowns in every annotated recording (NAME.csv with "
+        "NAME.events.csv) and score them with DESIGN.md's metrics: a detection matches an "
+        "annotated onset within --tolerance seconds, one-to-one, nearest first. Reports "
+        "each recording and ALL (pooled), plus felt_letdown marks against detections.",
+    )
+    p.add_argument("inputs", nargs="+", type=Path, help="folders and/or recording CSVs")
+    p.add_argument(
+        "--tolerance", type=float, default=15.0, help="onset match tolerance, s (default 15)"
+    )
+    p.add_argument("--annotator", help="reference annotator when an events file has several")
+    p.add_argument(
+        "--compare", nargs=2, metavar=("A", "B"), help="put two settings side by side: " + SPEC_HELP
+    )
+    out = p.add_mutually_exclusive_group()
+    out.add_argument("--json", action="store_true", help="print JSON instead of tables")
+    out.add_argument("--csv", type=Path, metavar="OUT", help="also write all rows to this CSV")
+    p.add_argument("-j", "--workers", type=int, help="worker processes (default: all cores)")
+    p.set_defaults(func=run)
+
+
+def parse_spec(spec: str) -> tuple[str, Any]:
+    """``("annotator", name)`` or ``("params", DetectorConfig)`` from a --compare value.
+
+    Raises:
+        ConfigError: an unknown form, parameter or value.
+    """
+    from ..errors import ConfigError
+    from ..params import DetectorConfig
+
+    kind, _, value = spec.partition(":")
+    if spec == "default":
+        return "params", DetectorConfig()
+    if kind == "annotator" and value:
+        return "annotator", value
+    if kind != "params" or not value:
+        raise ConfigError(f"--compare {spec!r}: expected {SPEC_HELP}", "compare")
+    if value.endswith(".json"):
+        try:
+            params = json.loads(Path(value).read_text(encoding="utf-8"))
+        except (OSError, json.JSONDecodeError) as exc:
+            raise ConfigError(
+                f"--compare {spec!r}: cannot read {value} ({exc})", "compare"
+            ) from None
+        if not isinstance(params, dict):
+            raise ConfigError(f"{value}: expected a JSON object of detector parameters", "compare")
+    else:
+        params = {}
+        for item in value.split(","):
+            key, _, number = item.partition("=")
+            try:
+                params[key.strip()] = float(number)
+            except ValueError:
+                raise ConfigError(
+                    f"--compare {spec!r}: expected KEY=NUMBER, got {item!r}", "compare"
+                ) from None
+    known = DetectorConfig.__dataclass_fields__
+    unknown = sorted(set(params) - set(known))
+    if unknown:
+        raise ConfigError(
+            f"--compare {spec!r}: unknown detector parameter {unknown[0]!r}; "
+            f"known: {', '.join(known)}",
+            "compare",
+        )
+    return "params", DetectorConfig(**params)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Print the scores (table or JSON); optionally write them as CSV."""
+    from rich.console import Console
+
+    from ..errors import ConfigError
+    from ..research.batch import find_recordings
+    from ..research.compare import evaluate_recordings
+    from ..research.tables import frame_table
+
+    configs: dict[str, Any] = {"detector": None}
+    annotators = [args.annotator] if args.annotator else []
+    if args.compare:
+        (kind_a, a), (kind_b, b) = map(parse_spec, args.compare)
+        if kind_a != kind_b:
+            raise ConfigError(
+                "--compare: expected two parameter sets or two annotators, got one of each",
+                "compare",
+            )
+        if kind_a == "annotator":
+            annotators = [a, b]
+        else:
+            configs = {args.compare[0]: a, args.compare[1]: b}
+    paths = find_recordings(args.inputs, exclude=[args.csv] if args.csv else [])
+    result = evaluate_recordings(paths, configs, annotators, args.tolerance, args.workers)
+    err = Console(stderr=True, highlight=False)
+    for row in result.skipped.itertuples():
+        err.print(f"letdown: skipped {row.recording}: {row.reason}", markup=False)
+    if result.scores.empty:
+        raise ConfigError(
+            "no annotated recordings: expected NAME.events.csv beside each NAME.csv in "
+            + ", ".join(map(str, args.inputs)),
+            "inputs",
+        )
+    if args.json:
+        records = result.scores.astype(object).where(result.scores.notna(), None)
+        json.dump(records.to_dict("records"), sys.stdout, indent=1)
+        print()
+        return 0
+    if args.csv:
+        result.scores.to_csv(args.csv, index=False, float_format="%.4f")
+        err.print(f"wrote {len(result.scores)} rows to {args.csv}")
+    shown = ["recording", "comparison", "tp", "fp", "fn", "precision", "recall", "f1"]
+    shown += ["median_abs_onset_error_s", "latency_median_s", "latency_p95_s", "false_alarms_per_h"]
+    console = Console(file=sys.stdout, width=max(140, Console().width))
+    per = result.scores[result.scores["recording"] != "ALL"]
+    console.print(frame_table(per[shown], title="per recording"))
+    console.print(frame_table(result.overall()[shown[1:]], title="overall (pooled)"))
+    return 0

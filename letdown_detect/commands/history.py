@@ -1,0 +1,53 @@
+"""``letdown history``: every stored session over weeks (letdowns, volume, mood) as a plot."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    """Add the ``history`` subcommand."""
+    p = subparsers.add_parser(
+        "history",
+        help="plot letdowns, volume and mood across the stored sessions",
+        description="Read the session store and draw, per session: letdowns (detected and "
+        "felt), time to first letdown, volume, and mood answers (letdown prompts apart from "
+        "the others). Prints one row per session. Not a diagnosis.",
+    )
+    p.add_argument("--db", type=Path, help="session store (default: $LETDOWN_DB or user data dir)")
+    p.add_argument(
+        "-o", "--out", type=Path, default=Path("letdown-history.png"), help="image to write"
+    )
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Write the history image and print the per-session table."""
+    from rich.console import Console
+
+    from ..errors import ConfigError
+    from ..research.history import HISTORY_NOTE, plot_history, session_history
+    from ..research.plot import save_plot
+    from ..research.tables import frame_table
+    from ..store.db import Store, default_db_path
+
+    path = default_db_path(args.db)
+    if not path.exists():
+        raise ConfigError(
+            f"{path}: no session store there; record a session with 'letdown live' "
+            "or point --db at the store",
+            "db",
+        )
+    with Store(path) as store:
+        sessions, answers = session_history(store)
+    if sessions.empty:
+        raise ConfigError(f"{path}: the session store has no sessions yet", "db")
+    out = save_plot(plot_history(sessions, answers), args.out)
+    shown = sessions.assign(start_utc=sessions["start_utc"].dt.strftime("%Y-%m-%d %H:%M"))
+    console = Console(file=sys.stdout)
+    console.print(frame_table(shown.drop(columns="session_id"), title="sessions"))
+    console.print(HISTORY_NOTE, markup=False, highlight=False)
+    print(out)
+    return 0
