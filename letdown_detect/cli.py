@@ -32,6 +32,10 @@ COMMANDS: tuple[str, ...] = (
     "report",
     "history",
     "export",
+    "import",
+    "session",
+    "mood",
+    "dmer",
 )
 
 
