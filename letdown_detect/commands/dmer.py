@@ -1,0 +1,65 @@
+"""``letdown dmer``: the D-MER pattern report over the stored sessions."""
+
+from __future__ import annotations
+
+import argparse
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    """Add the ``dmer`` subcommand."""
+    p = subparsers.add_parser(
+        "dmer",
+        help="D-MER pattern report from your stored sessions (not a diagnosis)",
+        description="Compare how you felt around letdowns with how you felt between them, "
+        "across sessions and weeks. A screening aid to bring to a lactation consultant; "
+        "never a diagnosis.",
+    )
+    p.add_argument("--db", metavar="PATH", default=None, help="session database")
+    p.add_argument(
+        "--since",
+        metavar="DATE",
+        default=None,
+        help="only sessions from this date (YYYY-MM-DD, UTC) on",
+    )
+    p.add_argument("--json", action="store_true", help="print the report as JSON")
+    p.add_argument(
+        "--html",
+        metavar="FILE",
+        default=None,
+        help="also write a printable one-page HTML summary (mode 0600)",
+    )
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Print the report (text or JSON) on stdout; write the HTML page when asked."""
+    import json
+    import os
+    import sys
+    from datetime import datetime, timezone
+
+    from ..errors import ConfigError
+    from ..mood.dmer import analyze
+    from ..mood.history import load_sessions, parse_utc
+    from ..mood.report import to_dict, to_html, to_text
+    from ..store.db import Store, default_db_path
+
+    since = None
+    if args.since:
+        try:
+            since = parse_utc(args.since)
+        except ValueError:
+            raise ConfigError(
+                f"--since: expected a date like 2026-01-31, got {args.since!r}", "since"
+            ) from None
+    db = default_db_path(args.db)
+    with Store(db) as store:
+        result = analyze(load_sessions(store, since))
+    print(json.dumps(to_dict(result), indent=2) if args.json else to_text(result))
+    if args.html:
+        page = to_html(result, datetime.now(timezone.utc))
+        fd = os.open(args.html, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(page)
+        print(f"letdown: wrote {args.html}", file=sys.stderr)
+    return 0

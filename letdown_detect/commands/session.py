@@ -1,0 +1,104 @@
+"""``letdown session start --nursing`` / ``letdown session stop``: sessions without a sensor.
+
+``start`` runs in the foreground until ``q``, Ctrl-C, ``--duration`` or
+``letdown session stop`` (from another terminal or a phone shortcut), which
+signals the process named in the state file beside the database.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    """Add ``session start`` and ``session stop``."""
+    from ..mood.live_options import add_live_options
+
+    p = subparsers.add_parser(
+        "session",
+        help="start or stop a nursing session (felt letdowns and mood prompts, no sensor)",
+    )
+    sub = p.add_subparsers(dest="session_command", metavar="ACTION", required=True)
+    start = sub.add_parser(
+        "start",
+        help="run a nursing session in the foreground",
+        description="Mark felt letdowns (f + Enter, or the big button on the mood page) and "
+        "answer the same mood prompts as in a pumping session.",
+    )
+    start.add_argument(
+        "--nursing",
+        action="store_true",
+        required=True,
+        help="a nursing session (the only kind without a sensor)",
+    )
+    start.add_argument(
+        "--duration", type=float, metavar="S", default=None, help="stop after S seconds"
+    )
+    add_live_options(start)
+    start.set_defaults(func=run_start)
+    stop = sub.add_parser("stop", help="stop the running nursing session")
+    stop.add_argument("--db", metavar="PATH", default=None, help="session database")
+    stop.add_argument(
+        "--wait",
+        type=float,
+        metavar="S",
+        default=15.0,
+        help="how long to wait for the session to finish, s",
+    )
+    stop.set_defaults(func=run_stop)
+
+
+def run_start(args: argparse.Namespace) -> int:
+    """Run the nursing session until stopped; prints a one-line summary on stdout."""
+    import asyncio
+
+    from ..mood.live_options import sinks_from_options
+    from ..mood.nursing import NursingSession, ensure_not_running
+    from ..store.db import Store, default_db_path
+
+    db = default_db_path(args.db)
+    ensure_not_running(db)
+    Store(db).close()  # a locked or corrupt database is reported before the session starts
+    session = NursingSession(sinks_from_options(args), db, args.duration)
+    summary = asyncio.run(session.run())
+    print(
+        f"nursing session {session.session.session_id}: {summary.duration_s / 60:.1f} min, "
+        f"{len(summary.felt)} felt letdown(s)"
+    )
+    return 0
+
+
+def run_stop(args: argparse.Namespace) -> int:
+    """Signal the running session and wait for it to finish."""
+    import os
+    import signal
+
+    from ..errors import LetdownError
+    from ..mood.nursing import pid_alive, read_state, state_path
+    from ..store.db import default_db_path
+
+    db = default_db_path(args.db)
+    state = read_state(db)
+    if state is None:
+        raise LetdownError(f"{state_path(db)}: no nursing session is running on {db}")
+    pid, session_id = state["pid"], state.get("session_id")
+    if not pid_alive(pid):
+        state_path(db).unlink(missing_ok=True)
+        print(
+            f"letdown: session {session_id} (process {pid}) had already ended without "
+            "stopping; its letdowns and answers are stored",
+            file=sys.stderr,
+        )
+        return 0
+    os.kill(pid, signal.SIGTERM)
+    deadline = time.monotonic() + args.wait
+    while state_path(db).exists() and time.monotonic() < deadline:
+        time.sleep(0.1)
+    if state_path(db).exists():
+        raise LetdownError(
+            f"{state_path(db)}: session process {pid} did not stop within {args.wait:g} s"
+        )
+    print(f"nursing session {session_id} stopped")
+    return 0
