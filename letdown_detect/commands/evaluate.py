@@ -127,10 +127,25 @@ def run(args: argparse.Namespace) -> int:
     if args.csv:
         result.scores.to_csv(args.csv, index=False, float_format="%.4f")
         err.print(f"wrote {len(result.scores)} rows to {args.csv}")
-    shown = ["recording", "comparison", "tp", "fp", "fn", "precision", "recall", "f1"]
-    shown += ["median_abs_onset_error_s", "latency_median_s", "latency_p95_s", "false_alarms_per_h"]
-    console = Console(file=sys.stdout, width=max(140, Console().width))
-    per = result.scores[result.scores["recording"] != "ALL"]
-    console.print(frame_table(per[shown], title="per recording"))
-    console.print(frame_table(result.overall()[shown[1:]], title="overall (pooled)"))
+    shown = {
+        "recording": "recording",
+        "comparison": "comparison",
+        "tp": "tp",
+        "fp": "fp",
+        "fn": "fn",
+        "precision": "precision",
+        "recall": "recall",
+        "f1": "F1",
+        "median_abs_onset_error_s": "|onset err| s",
+        "latency_median_s": "latency s",
+        "latency_p95_s": "lat. p95 s",
+        "false_alarms_per_h": "false/h",
+    }
+    table = result.scores[list(shown)].rename(columns=shown)
+    table["recording"] = [Path(r).stem for r in table["recording"]]
+    console = Console(file=sys.stdout)
+    per = table[table["recording"] != "ALL"]
+    console.print(frame_table(per, title="per recording"))
+    overall = table[table["recording"] == "ALL"].drop(columns="recording")
+    console.print(frame_table(overall, title="overall (pooled over recordings)"))
     return 0
