@@ -2,7 +2,7 @@
 
 Driven by session time only (no clock): the live sink, the nursing session and
 ``letdown import --mood-from`` all feed it the same calls. Every change goes to
-a writer (``submit(op, t_s, **kwargs)``, see ``store/writer.py``) so a locked
+a writer (``submit(op, now_s, **kwargs)``, see ``store/writer.py``) so a locked
 database never stops the session.
 """
 
@@ -20,7 +20,7 @@ from .prompt import Prompt, PromptClosedError, PromptScheduler
 class Writer(Protocol):
     """Where changes go (``StoreWriter``)."""
 
-    def submit(self, op: str, t_s: float, **kwargs: object) -> None: ...
+    def submit(self, op: str, now_s: float, **kwargs: object) -> None: ...
 
 
 @dataclass(frozen=True)

@@ -53,27 +53,27 @@ class StoreWriter:
         """Writes not yet in the database."""
         return len(self._pending)
 
-    def submit(self, op: str, t_s: float, **kwargs: object) -> None:
+    def submit(self, op: str, now_s: float, **kwargs: object) -> None:
         """Queue ``Store.<op>(**kwargs)`` and write what can be written now.
 
         Args:
             op: a name in :data:`WRITE_OPS`.
-            t_s: current session time, s (paces retries; no clock is read).
+            now_s: current session time, s (paces retries; no clock is read).
         """
         if op not in WRITE_OPS:
             raise ValueError(f"unknown store operation {op!r}")
         self._pending.append((op, kwargs))
-        self.flush(t_s)
+        self.flush(now_s)
 
-    def flush(self, t_s: float | None = None) -> bool:
+    def flush(self, now_s: float | None = None) -> bool:
         """Try the waiting writes in order; True when none is left.
 
         Args:
-            t_s: current session time, s; ``None`` forces a try now.
+            now_s: current session time, s; ``None`` forces a try now.
         """
         if not self._pending:
             return True
-        if t_s is not None and self._retry_at_s is not None and t_s < self._retry_at_s:
+        if now_s is not None and self._retry_at_s is not None and now_s < self._retry_at_s:
             return False
         try:
             if self._store is None:
@@ -90,7 +90,7 @@ class StoreWriter:
                     file=self.log,
                 )
             self.last_error = exc
-            self._retry_at_s = None if t_s is None else t_s + self.retry_after_s
+            self._retry_at_s = None if now_s is None else now_s + self.retry_after_s
             if self._store is not None:
                 self._store.close()
                 self._store = None

@@ -1,0 +1,249 @@
+"""D-MER verdicts over a corpus of scripted sessions, stored in and read back from SQLite.
+
+Letdowns come from the physiological simulator; a scripted "parent" answers
+the prompts the scheduler asks (or leaves them unanswered).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from datetime import datetime, timedelta, timezone
+from functools import cache
+
+import pytest
+
+from letdown_detect.mood.dmer import (
+    CONSISTENT,
+    LOW_MOOD_BETWEEN,
+    NOT_CONSISTENT,
+    NOT_ENOUGH_DATA,
+    MoodAnswer,
+    SessionMood,
+    analyze,
+)
+from letdown_detect.mood.history import load_sessions
+from letdown_detect.mood.prompt import Prompt
+from letdown_detect.mood.report import NOT_A_DIAGNOSIS, to_dict, to_html, to_text
+from letdown_detect.mood.tracker import MoodTracker
+from letdown_detect.sources.simulate import SimConfig, simulate_session
+from letdown_detect.store.db import Store
+from letdown_detect.store.writer import StoreWriter
+
+START = datetime(2026, 1, 5, 7, 0, tzinfo=timezone.utc)
+Persona = Callable[[Prompt, int], "tuple[int, tuple[str, ...]] | None"]
+
+
+@cache
+def simulated_onsets(seed: int) -> tuple[float, ...]:
+    """True letdown onsets of a seeded 15-minute simulated pump session, s."""
+    return tuple(e.onset_s for e in simulate_session(SimConfig(duration_s=900), seed=seed).truth)
+
+
+def record(
+    db,
+    persona: Persona,
+    seeds: list[int],
+    kind: str = "pumping",
+    days_apart: float = 1.0,
+    duration_s: int = 1500,
+) -> None:
+    """Store one session per seed; the persona answers each prompt 30 s after it is asked."""
+    writer = StoreWriter(db)
+    for i, seed in enumerate(seeds):
+        sid = f"{kind}-{i}-{seed}"
+        start = START + timedelta(days=i * days_apart)
+        onsets = list(simulated_onsets(seed)) if seed >= 0 else []
+        writer.submit("add_session", 0, session_id=sid, start_utc=start.isoformat(), kind=kind)
+        tracker = MoodTracker(sid, start, writer)
+        decided: set[int] = set()
+        for t in range(duration_s + 1):
+            for onset in onsets:
+                if int(onset) + 8 == t:  # the detector is sure ~8 s after the onset
+                    writer.submit("add_event", t, session_id=sid, label="letdown", onset_s=onset)
+                    tracker.letdown(onset, float(t))
+            tracker.tick(float(t))
+            p = tracker.open
+            if p is not None and p.number not in decided and t >= p.asked_s + 30:
+                decided.add(p.number)
+                answer = persona(p, i)
+                if answer is not None:
+                    tracker.answer(float(t), answer[0], answer[1], "page")
+        tracker.close(float(duration_s))
+        writer.submit(
+            "end_session",
+            duration_s,
+            session_id=sid,
+            end_utc=(start + timedelta(seconds=duration_s)).isoformat(),
+            duration_s=float(duration_s),
+        )
+    assert writer.close() is None
+
+
+def dmer(score: int) -> Persona:
+    """Unpleasant at letdowns only."""
+    return lambda p, i: (score, ("dread", "sad")) if p.kind == "letdown" else (0, ("calm",))
+
+
+def verdict_of(db):
+    with Store(db) as store:
+        return analyze(load_sessions(store))
+
+
+@pytest.fixture
+def db(tmp_path):
+    return tmp_path / "letdown.sqlite3"
+
+
+SEEDS = [0, 1, 4, 5]  # 4, 3, 5 and 4 simulated letdowns
+
+
+@pytest.mark.parametrize(("score", "severity"), [(2, "mild"), (5, "moderate"), (8, "severe")])
+def test_feelings_only_at_letdowns_are_consistent_with_dmer_with_severity(db, score, severity):
+    record(db, dmer(score), SEEDS)
+    result = verdict_of(db)
+    assert result.verdict == CONSISTENT
+    assert result.severity == severity
+    assert result.unpleasant == len(result.letdowns) >= 5
+    assert result.sessions == 4
+    assert result.crisis == (score >= 7)
+
+
+def test_low_mood_between_letdowns_is_not_dmer_and_points_to_a_clinician(db):
+    record(db, lambda p, i: (6, ("sad", "empty")), SEEDS[:2])
+    result = verdict_of(db)
+    assert result.verdict == LOW_MOOD_BETWEEN
+    text = to_text(result)
+    assert "not D-MER's pattern" in text
+    assert "clinician" in text and "without delay" in text
+
+
+def test_no_unpleasant_feelings_is_not_consistent(db):
+    record(db, lambda p, i: (0, ("content",)), SEEDS)
+    result = verdict_of(db)
+    assert result.verdict == NOT_CONSISTENT
+    assert result.unpleasant == 0
+
+
+def test_one_session_is_not_enough_and_says_how_many_more(db):
+    record(db, dmer(5), [0])
+    result = verdict_of(db)
+    assert result.verdict == NOT_ENOUGH_DATA
+    assert result.needed["sessions"] == 1
+    assert result.needed["letdown_answers"] == 5 - len(result.letdowns)
+    assert f"{result.needed['letdown_answers']} more answered letdown prompts" in to_text(result)
+
+
+def test_unanswered_prompts_are_counted_and_do_not_count_as_answers(db):
+    # answers letdown prompts only in every other session, never baseline prompts
+    record(db, lambda p, i: (5, ()) if p.kind == "letdown" and i % 2 == 0 else None, SEEDS)
+    result = verdict_of(db)
+    assert result.verdict == NOT_ENOUGH_DATA
+    assert result.needed["baseline_answers"] == 2
+    assert result.prompts_answered == len(result.letdowns) < result.prompts_asked
+    assert f"{result.prompts_answered} of {result.prompts_asked} prompts answered" in to_text(
+        result
+    )
+
+
+def test_sessions_with_no_letdown_give_baseline_only(db):
+    record(db, dmer(5), [-1, -1], kind="nursing")
+    result = verdict_of(db)
+    assert result.letdowns == ()
+    assert len(result.baseline_scores) == 6  # three baseline prompts per session
+    assert result.verdict == NOT_ENOUGH_DATA
+
+
+@pytest.mark.parametrize(("unpleasant_every", "verdict"), [(2, CONSISTENT), (3, NOT_CONSISTENT)])
+def test_borderline_share_of_unpleasant_letdowns(unpleasant_every, verdict):
+    """Half the letdowns unpleasant is recurring; a third is not."""
+    sessions = []
+    for day in range(4):
+        onsets = (60.0, 400.0, 800.0)
+        answers = [
+            MoodAnswer(o + 40, 4 if (day * 3 + k) % unpleasant_every == 0 else 0, (), "letdown", o)
+            for k, o in enumerate(onsets)
+        ]
+        answers.append(MoodAnswer(1100.0, 0, (), "baseline"))
+        sessions.append(
+            SessionMood(f"s{day}", START + timedelta(days=day), "pumping", onsets, tuple(answers))
+        )
+    assert analyze(sessions).verdict == verdict
+
+
+def test_feelings_that_do_not_lift_within_10_min_are_not_dmer_pattern():
+    sessions = []
+    for day in range(3):
+        onsets = (60.0, 1500.0)
+        answers = (
+            MoodAnswer(100.0, 6, ("sad",), "letdown", 60.0),
+            MoodAnswer(400.0, 6, ("sad",), "baseline"),  # 5.7 min after: still there
+            MoodAnswer(1540.0, 6, ("sad",), "letdown", 1500.0),
+            MoodAnswer(2400.0, 0, (), "baseline"),
+            MoodAnswer(2800.0, 0, (), "baseline"),
+            MoodAnswer(3200.0, 0, (), "baseline"),
+        )
+        sessions.append(
+            SessionMood(f"s{day}", START + timedelta(days=day), "pumping", onsets, answers)
+        )
+    result = analyze(sessions)
+    assert result.verdict == NOT_CONSISTENT
+    assert "had not lifted" in " ".join(result.reasons)
+
+
+def test_baseline_answer_just_before_a_letdown_is_not_baseline():
+    """D-MER starts up to ~90 s before milk flows: that answer belongs to the letdown."""
+    s = SessionMood("s", START, "pumping", (600.0,), (MoodAnswer(540.0, 7, (), None),))
+    result = analyze([s])
+    assert result.baseline_scores == ()
+    assert [r.score for r in result.letdowns] == [7]
+
+
+def test_late_answers_are_kept_but_not_used():
+    s = SessionMood(
+        "s",
+        START,
+        "pumping",
+        (60.0,),
+        (MoodAnswer(68.0, 9, ("dread",), "letdown", 60.0, late=True),),
+    )
+    result = analyze([s])
+    assert result.letdowns == () and result.late_answers == 1
+    assert result.crisis  # a severe answer shows where to get help, late or not
+
+
+def test_trend_over_weeks_and_pumping_vs_nursing(db):
+    record(
+        db,
+        lambda p, i: (7 - 2 * i, ("dread",)) if p.kind == "letdown" else (0, ()),
+        [0, 1, 4, 5],
+        days_apart=7,
+    )
+    record(db, dmer(2), [0, 1], kind="nursing", days_apart=7)
+    result = verdict_of(db)
+    assert [w.name for w in result.weeks] == ["2026-W02", "2026-W03", "2026-W04", "2026-W05"]
+    assert result.trend == "easing"
+    assert {k.name for k in result.by_kind} == {"pumping", "nursing"}
+    assert "Pumping vs nursing" in to_text(result)
+
+
+def test_every_report_says_not_a_diagnosis_and_suggests_a_lactation_consultant(db):
+    record(db, dmer(3), SEEDS)
+    result = verdict_of(db)
+    html = to_html(result, datetime(2026, 3, 1, tzinfo=timezone.utc))
+    data = to_dict(result)
+    for text in (to_text(result), html, json.dumps(data)):
+        assert "not a diagnosis" in text
+        assert "lactation consultant" in text
+        assert "crisis line" not in text  # only with hopeless ticked or a severe answer
+    assert 'src="data:image/png;base64,' in html
+    assert "Heise" in html and "Cappenberg" in html
+    assert data["not_a_diagnosis"] == NOT_A_DIAGNOSIS
+
+
+def test_hopeless_ticked_shows_where_to_get_help_now(db):
+    record(db, lambda p, i: (3, ("hopeless",)) if p.kind == "letdown" else (0, ()), SEEDS[:2])
+    result = verdict_of(db)
+    assert result.crisis
+    for text in (to_text(result), to_html(result, START), to_dict(result)["crisis"]):
+        assert "get help now" in text.lower() and "emergency" in text

@@ -1,0 +1,121 @@
+"""The prompt scheduler: one question per letdown, a few baseline ones, expiry, no clock."""
+
+from __future__ import annotations
+
+import itertools
+
+import pytest
+
+from letdown_detect.errors import ConfigError
+from letdown_detect.mood.prompt import (
+    LETDOWN_QUESTION,
+    PromptClosedError,
+    PromptConfig,
+    PromptScheduler,
+)
+
+
+def run_session(letdowns: list[tuple[float, float]], end_s: float, answer_all: bool = False):
+    """Drive a scheduler second by second; letdowns are (onset_s, detected_s)."""
+    s = PromptScheduler()
+    log = []
+    pending = sorted(letdowns, key=lambda x: x[1])
+    for t in range(int(end_s) + 1):
+        while pending and pending[0][1] <= t:
+            onset, detected = pending.pop(0)
+            log += s.on_letdown(onset, detected)
+        log += s.tick(float(t))
+        if answer_all and s.open is not None and t - s.open.asked_s >= 20:
+            log.append(s.answer(s.open.number, float(t)))
+    log += s.close()
+    return log
+
+
+def test_each_letdown_asks_about_the_last_minute_or_two():
+    log = run_session([(55.0, 62.0), (400.0, 405.0), (700.0, 706.0)], 900, answer_all=True)
+    asked = [p for p in log if p.status == "open" and p.kind == "letdown"]
+    assert [p.letdown_onset_s for p in asked] == [55.0, 400.0, 700.0]
+    assert [p.asked_s for p in asked] == [62.0, 405.0, 706.0]
+    assert asked[0].question == LETDOWN_QUESTION
+    assert "last minute or two" in asked[0].question
+
+
+def test_baseline_prompts_wait_3_min_after_a_letdown_and_are_spaced_and_capped():
+    log = run_session([(55.0, 62.0)], 3600, answer_all=True)
+    baseline = [p for p in log if p.status == "open" and p.kind == "baseline"]
+    assert len(baseline) == PromptConfig().max_baseline == 3
+    assert baseline[0].asked_s >= 55.0 + 180
+    gaps = [b.asked_s - a.asked_s for a, b in itertools.pairwise(baseline)]
+    assert all(g >= 300 for g in gaps)
+
+
+def test_no_baseline_prompt_within_3_min_of_any_letdown_onset():
+    onsets = [(55.0, 60.0), (300.0, 306.0), (520.0, 525.0), (900.0, 905.0)]
+    log = run_session(onsets, 1800, answer_all=True)
+    for p in log:
+        if p.kind == "baseline" and p.status == "open":
+            earlier = [o for o, d in onsets if d <= p.asked_s]
+            assert not earlier or p.asked_s - max(earlier) >= 180
+
+
+def test_unanswered_prompt_expires_after_10_min_and_is_reported():
+    log = run_session([(55.0, 62.0)], 1000)
+    expired = [p for p in log if p.status == "expired"]
+    assert expired[0].number == 1
+    assert expired[0].expires_s == 662.0
+    opened_after = [p for p in log if p.status == "open" and p.asked_s >= 662.0]
+    assert opened_after and opened_after[0].kind == "baseline"
+
+
+def test_a_new_letdown_closes_the_open_prompt_unanswered():
+    s = PromptScheduler()
+    s.on_letdown(55.0, 62.0)
+    changed = s.on_letdown(300.0, 305.0)
+    assert [(p.number, p.status) for p in changed] == [(1, "expired"), (2, "open")]
+    assert s.open is not None and s.open.letdown_onset_s == 300.0
+
+
+def test_felt_mark_of_the_same_wave_asks_nothing_new():
+    s = PromptScheduler()
+    s.on_letdown(55.0, 62.0)
+    assert s.on_letdown(70.0, 70.0) == []  # "I feel a letdown now" 15 s after the onset
+    assert s.open is not None and s.open.number == 1
+
+
+def test_answer_after_expiry_is_refused_and_the_prompt_is_closed():
+    s = PromptScheduler(PromptConfig(expiry_s=60))
+    s.on_letdown(55.0, 62.0)
+    with pytest.raises(PromptClosedError, match="expired"):
+        s.answer(1, 200.0)
+    assert s.open is None
+    with pytest.raises(PromptClosedError, match="not open"):
+        s.answer(7, 201.0)
+
+
+def test_session_with_no_letdown_gets_only_baseline_prompts():
+    log = run_session([], 1200)
+    assert {p.kind for p in log} == {"baseline"}
+    assert log[0].asked_s == 180.0
+
+
+def test_same_times_give_same_prompts_whatever_the_tick_rate():
+    coarse = PromptScheduler()
+    fine = PromptScheduler()
+    out_coarse, out_fine = [], []
+    for t in range(0, 1500, 10):
+        if t == 60:
+            out_coarse += coarse.on_letdown(55.0, 60.0)
+        out_coarse += coarse.tick(float(t))
+    for t in [x / 2 for x in range(0, 3000)]:
+        if t == 60:
+            out_fine += fine.on_letdown(55.0, 60.0)
+        out_fine += fine.tick(t)
+    key = [(p.number, p.kind, p.status) for p in out_coarse]
+    assert key == [(p.number, p.kind, p.status) for p in out_fine]
+
+
+def test_bad_timing_is_a_config_error_naming_the_setting():
+    with pytest.raises(ConfigError, match="expiry_s"):
+        PromptConfig(expiry_s=0)
+    with pytest.raises(ConfigError, match="max_baseline"):
+        PromptConfig(max_baseline=-1)
