@@ -5,6 +5,10 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -38,6 +42,26 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def summary_path(out: Path) -> Path:
     """``results.summary.csv`` beside ``results.csv``."""
     return out.with_name(out.stem + ".summary.csv")
+
+
+def summary_view(summary: pd.DataFrame) -> pd.DataFrame:
+    """The per-recording summary for a terminal: names, m:ss times, whole mL."""
+    import pandas as pd
+
+    from ..summary import clock_text
+
+    ok = summary[summary["error"].isna()]
+    return pd.DataFrame(
+        {
+            "recording": [Path(p).stem for p in ok["recording"]],
+            "length": ok["duration_s"].map(clock_text),
+            "letdowns": ok["letdowns"],
+            "first at": ok["time_to_first_letdown_s"].map(clock_text),
+            "volume mL": ok["volume_ml"].round(0),
+            "mL/letdown": ok["mean_volume_per_letdown_ml"].round(1),
+            "80% at": ok["time_to_80pct_volume_s"].map(clock_text),
+        }
+    )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -80,5 +104,5 @@ def run(args: argparse.Namespace) -> int:
             highlight=False,
         )
     else:
-        Console(file=sys.stdout).print(frame_table(result.summary.drop(columns="error")))
+        Console(file=sys.stdout).print(frame_table(summary_view(result.summary)))
     return 1 if len(result.failures) else 0

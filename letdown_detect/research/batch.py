@@ -180,7 +180,7 @@ def _on_dask(
     own_client = not isinstance(dask, distributed.Client)
     if own_client:
         try:
-            client = distributed.Client(dask, timeout="10s")
+            client = distributed.Client(dask, timeout="5s")
         except (OSError, TimeoutError) as exc:
             raise ConfigError(
                 f"{dask}: cannot reach a dask scheduler there ({exc})", "dask"
