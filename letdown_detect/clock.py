@@ -67,6 +67,33 @@ class VirtualClock:
         await asyncio.sleep(0)
 
 
+class ScaledClock:
+    """Another clock, running ``speed`` times faster (a pump emulated at 20x real time).
+
+    Args:
+        base: the clock to speed up.
+        speed: seconds of this clock per second of ``base``.
+    """
+
+    def __init__(self, base: Clock, speed: float) -> None:
+        self.base = base
+        self.speed = speed
+        self._origin_s = base.monotonic()
+        self._origin_utc = base.utc()
+
+    def monotonic(self) -> float:
+        """Seconds since this clock was made, times ``speed``."""
+        return (self.base.monotonic() - self._origin_s) * self.speed
+
+    def utc(self) -> datetime:
+        """UTC at creation plus the scaled seconds since."""
+        return self._origin_utc + timedelta(seconds=self.monotonic())
+
+    async def sleep(self, seconds: float) -> None:
+        """Wait ``seconds / speed`` of the base clock."""
+        await self.base.sleep(seconds / self.speed)
+
+
 class DeviceClock:
     """Map device timestamps to host time, tolerating drift, jitter, reordering and resets.
 

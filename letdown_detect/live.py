@@ -243,6 +243,8 @@ class LiveSession:
                 self._maybe_status()
             self._emit(pipeline.flush())
             self._update_status(pipeline)
+            if self._last_t_s is not None:
+                self._volume_curve.append((self._last_t_s, self._status.volume_ml))
             summary = summarize(
                 duration_s=self._last_t_s or 0.0,
                 letdowns=self.letdowns(),

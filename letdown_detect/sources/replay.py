@@ -25,6 +25,7 @@ class ReplaySource:
             replays as fast as the CPU allows.
         speed: session seconds per second of ``clock`` time (20 = twenty times faster).
         block_s: session seconds per block (a frame every 100 ms by default), s.
+        idle_s: longest wait in one ``read``; an empty block is returned after it, s.
         recording: an already loaded recording to replay instead of ``path``.
         description: how the session names this source.
     """
@@ -36,6 +37,7 @@ class ReplaySource:
         clock: Clock,
         speed: float = 1.0,
         block_s: float = 0.1,
+        idle_s: float = 0.5,
         recording: Recording | None = None,
         description: str | None = None,
     ) -> None:
@@ -45,6 +47,7 @@ class ReplaySource:
         self.clock = clock
         self.speed = speed
         self.block_s = block_s
+        self.idle_s = idle_s
         self.recording = recording
         self.description = description or f"replay:{self.path}"
         self.stats = LinkStats()
@@ -84,6 +87,11 @@ class ReplaySource:
         stop = max(stop, self._next + 1)
         due_s = self._start_host_s + t[stop - 1] / self.speed
         wait_s = due_s - self.clock.monotonic()
+        if wait_s > self.idle_s:  # a gap in the recording: report in, like a quiet device
+            await self.clock.sleep(self.idle_s)
+            return Arrival(
+                SampleBlock(t[:0], whole.values[:0], whole.channels), self.clock.monotonic()
+            )
         if wait_s > 0:
             await self.clock.sleep(wait_s)
         block = SampleBlock(t[self._next : stop], whole.values[self._next : stop], whole.channels)

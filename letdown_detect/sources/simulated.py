@@ -17,6 +17,7 @@ class SimulatedSource(ReplaySource):
         kind: channel kind (``weight_g``, ``pressure_pa``, ``volume_ml``, ``flow_ml_s``).
         double: simulate double pumping (left and right channels).
         duration_s: simulated session length, s.
+        block_s: session seconds per block, s.
     """
 
     def __init__(
@@ -29,6 +30,7 @@ class SimulatedSource(ReplaySource):
         kind: str = "weight_g",
         double: bool = False,
         duration_s: float = 900.0,
+        block_s: float = 0.1,
     ) -> None:
         from .simulate import SimConfig, simulate_session
 
@@ -39,6 +41,7 @@ class SimulatedSource(ReplaySource):
         super().__init__(
             clock=clock,
             speed=speed,
+            block_s=block_s,
             recording=simulation.recording,
             description=f"simulator (seed {seed}, {kind}{', double' if double else ''})",
         )

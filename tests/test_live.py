@@ -1,0 +1,159 @@
+"""Live sessions end to end on the simulator, on a virtual clock (no waiting)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import stat
+from datetime import datetime, timezone
+
+import numpy as np
+import pytest
+
+from letdown_detect.clock import VirtualClock
+from letdown_detect.live import LiveSession
+from letdown_detect.pipeline import detect_recording
+from letdown_detect.recording import events_path, read_events, read_recording, sidecar_path
+from letdown_detect.sinks.recorder import RecorderSink
+from letdown_detect.sources import open_source
+
+pytestmark = pytest.mark.timeout(120)
+START = datetime(2026, 3, 1, 6, 0, tzinfo=timezone.utc)
+
+
+class ListSink:
+    """Keeps everything a session tells it; marks a felt letdown at ``felt_at_s``."""
+
+    def __init__(self, felt_at_s: float | None = None) -> None:
+        self.felt_at_s = felt_at_s
+        self.events, self.statuses, self.summary, self.control = [], [], None, None
+
+    async def start(self, session, control) -> None:
+        self.control = control
+
+    async def on_event(self, event, session) -> None:
+        self.events.append(event)
+
+    async def on_status(self, status, session) -> None:
+        self.statuses.append(status)
+        if self.felt_at_s is not None and status.t_s >= self.felt_at_s:
+            self.felt_at_s = None
+            self.control.mark_felt("test")
+
+    async def stop(self, summary, session) -> None:
+        self.summary = summary
+
+
+def _session(tmp_path, seed=0, sinks=(), **kw):
+    clock = VirtualClock(START)
+    source = open_source("sim:", clock=clock, seed=seed, duration_s=300.0, block_s=0.5)
+    recorder = RecorderSink(tmp_path / "live.csv")
+    session = LiveSession(source, [recorder, *sinks], clock=clock, **kw)
+    return session, source
+
+
+@pytest.fixture(scope="module")
+def finished(tmp_path_factory):
+    """One simulated 5-minute session with a felt mark at 100 s."""
+    tmp_path = tmp_path_factory.mktemp("live")
+    sink = ListSink(felt_at_s=100.0)
+    session, source = _session(tmp_path, seed=0, sinks=[sink])
+    summary = asyncio.run(session.run())
+    return tmp_path / "live.csv", sink, summary, source, session
+
+
+def test_detect_on_the_live_recording_reproduces_the_live_events_exactly(finished) -> None:
+    csv, _, summary, _, _ = finished
+    live = [e.to_dict() for e in summary.letdowns]
+    assert live, "the seeded session has letdowns"
+    again = [e.to_dict() for e in detect_recording(read_recording(csv))]
+    assert again == live
+
+
+def test_the_recording_holds_every_sample_the_simulator_made(finished) -> None:
+    csv, _, _, source, _ = finished
+    recorded = read_recording(csv).data
+    truth = source.simulation.recording.data
+    np.testing.assert_array_equal(recorded.to_numpy(), truth.to_numpy())
+
+
+def test_each_letdown_reaches_sinks_at_detection_and_again_complete(finished) -> None:
+    _, sink, summary, _, _ = finished
+    letdowns = [e for e in sink.events if e.label == "letdown"]
+    first_seen = [e for e in letdowns if not e.complete]
+    assert len(first_seen) == len(summary.letdowns)
+    for early, final in zip(first_seen, summary.letdowns, strict=True):
+        assert early.onset_s == final.onset_s and final.complete
+        assert sink.events.index(early) < sink.events.index(final)
+
+
+def test_sidecar_and_events_file_follow_the_contract(finished) -> None:
+    csv, _, summary, _, _ = finished
+    meta = json.loads(sidecar_path(csv).read_text())
+    assert meta["start_time"] == START.isoformat()
+    assert meta["device"].startswith("letdown simulator")
+    assert meta["calibration"] == {"g_per_ml": 1.03}
+    events = read_events(events_path(csv))
+    letdowns = events[events["label"] == "letdown"]
+    assert list(letdowns["onset_s"]) == pytest.approx(
+        [e.onset_s for e in summary.letdowns], abs=1e-3
+    )
+    assert letdowns["duration_s"].notna().all(), "a clean stop writes complete events"
+    felt = events[events["label"] == "felt_letdown"]
+    # on a virtual clock sinks lag the source, so the mark lands at or after 100 s
+    assert list(felt["onset_s"]) == pytest.approx([summary.felt[0].onset_s], abs=1e-3)
+    assert 100.0 <= summary.felt[0].onset_s < summary.duration_s
+    for path in (csv, sidecar_path(csv), events_path(csv)):
+        assert stat.S_IMODE(path.stat().st_mode) == 0o600
+
+
+def test_summary_adds_up(finished) -> None:
+    _, sink, summary, source, session = finished
+    assert summary.duration_s == pytest.approx(source.simulation.recording.data["t_s"].iloc[-1])
+    assert summary.time_to_first_letdown_s == summary.letdowns[0].onset_s
+    assert 0 < summary.time_to_80pct_volume_s < summary.duration_s
+    assert summary.volume_ml == pytest.approx(sink.statuses[-1].volume_ml)
+    assert summary.volume_ml >= sum(e.volume_ml for e in summary.letdowns) * 0.99
+    assert [e.label for e in summary.felt] == ["felt_letdown"]
+    assert session.sink_errors == {}
+
+
+def test_status_reaches_sinks_about_once_a_second_of_clock_time(finished) -> None:
+    _, sink, summary, _, _ = finished
+    # the virtual clock runs at session speed here: a status every 1-1.5 session seconds
+    # (blocks of 0.5 s), also through the simulator's seconds-long dropouts
+    t = np.array([s.t_s for s in sink.statuses])
+    assert np.all(np.diff(t) >= 0)
+    assert summary.duration_s / 1.6 <= len(t) <= summary.duration_s + 2
+
+
+def test_duration_stops_the_session_at_that_session_time(tmp_path) -> None:
+    session, _ = _session(tmp_path, seed=1, duration_s=120.0)
+    summary = asyncio.run(session.run())
+    data = read_recording(tmp_path / "live.csv").data
+    assert data["t_s"].iloc[-1] < 120.0 <= data["t_s"].iloc[-1] + 0.2
+    assert summary.duration_s == data["t_s"].iloc[-1]
+
+
+class BrokenSink(ListSink):
+    async def on_event(self, event, session) -> None:
+        raise RuntimeError("this sink is broken")
+
+
+class HangingSink(ListSink):
+    async def on_event(self, event, session) -> None:
+        await asyncio.sleep(3600)
+
+
+def test_a_failing_or_hanging_sink_neither_stops_nor_starves_the_others(tmp_path) -> None:
+    healthy = ListSink()
+    session, _ = _session(
+        tmp_path, seed=0, sinks=[BrokenSink(), HangingSink(), healthy], sink_timeout_s=0.05
+    )
+    summary = asyncio.run(session.run())
+    assert summary.letdowns
+    assert [e for e in healthy.events if e.complete] == list(summary.letdowns)
+    n_events = len(healthy.events)
+    assert session.sink_errors["BrokenSink"] == n_events
+    assert session.sink_errors["HangingSink"] == n_events
+    assert healthy.summary is summary
