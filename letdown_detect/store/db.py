@@ -111,9 +111,9 @@ class Store:
         self.conn.row_factory = sqlite3.Row
         try:
             self.conn.execute("PRAGMA foreign_keys = ON")
+            migrate(self.conn, self.path)  # first: a newer or foreign file is left as it was
             self.conn.execute("PRAGMA journal_mode = WAL")
             self.conn.execute("PRAGMA synchronous = NORMAL")
-            migrate(self.conn, self.path)
         except sqlite3.Error as exc:
             self.conn.close()
             raise _explain(self.path, exc) from None

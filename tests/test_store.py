@@ -1,0 +1,206 @@
+"""The session store on real SQLite files: privacy, WAL, migrations, locks, corruption."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import sqlite3
+import stat
+from datetime import datetime, timezone
+
+import pytest
+
+from letdown_detect.model import Event
+from letdown_detect.sinks.base import SessionInfo, SessionStatus, SessionSummary
+from letdown_detect.store.db import MIGRATIONS, Store, StoreError, default_db_path, migrate
+from letdown_detect.store.store_sink import StoreSink
+from letdown_detect.store.writer import StoreWriter, replay_rescue
+
+START = datetime(2026, 1, 5, 7, 30, tzinfo=timezone.utc)
+
+
+def mode(path) -> int:
+    return stat.S_IMODE(path.stat().st_mode)
+
+
+def count(db, table: str) -> int:
+    with sqlite3.connect(db) as conn:
+        return conn.execute(f"SELECT COUNT(*) FROM {table}").fetchone()[0]
+
+
+def test_new_database_is_private_wal_and_current(tmp_path):
+    db = tmp_path / "sub" / "letdown.sqlite3"
+    with Store(db) as store:
+        store.add_session("s1", START.isoformat())
+        assert store.query("PRAGMA journal_mode")[0][0] == "wal"
+        assert store.query("PRAGMA user_version")[0][0] == len(MIGRATIONS)
+        assert mode(db) == 0o600
+        assert mode(db.with_name(db.name + "-wal")) == 0o600
+
+
+def test_db_path_from_option_then_environment_then_user_data_dir(tmp_path, monkeypatch):
+    monkeypatch.setenv("LETDOWN_DB", str(tmp_path / "env.sqlite3"))
+    assert default_db_path(tmp_path / "opt.sqlite3") == tmp_path / "opt.sqlite3"
+    assert default_db_path() == tmp_path / "env.sqlite3"
+    monkeypatch.delenv("LETDOWN_DB")
+    assert default_db_path().name == "letdown.sqlite3"
+    assert "letdown" in default_db_path().parent.parts
+
+
+def test_letdown_stored_at_detection_is_completed_not_duplicated(tmp_path):
+    db = tmp_path / "l.sqlite3"
+    with Store(db) as store:
+        store.add_session("s1", START.isoformat())
+        store.add_event("s1", "letdown", 61.0, detected_s=68.0, peak_flow_ml_s=0.4)
+        store.add_event("s1", "letdown", 61.0, detected_s=68.0, end_s=180.0, volume_ml=42.0)
+        rows = store.query("SELECT end_s, volume_ml FROM events")
+    assert [tuple(r) for r in rows] == [(180.0, 42.0)]
+
+
+def test_answer_closes_its_prompt_and_keeps_time_score_feelings(tmp_path):
+    db = tmp_path / "l.sqlite3"
+    with Store(db) as store:
+        store.add_session("s1", START.isoformat())
+        store.add_prompt("s1", 1, "letdown", 68.0, 668.0, letdown_onset_s=61.0)
+        store.add_answer("s1", 90.0, START.isoformat(), 6, ["dread", "sad"], "page", 1)
+        row = store.query(
+            "SELECT p.status, p.asked_s, p.letdown_onset_s, a.t_s, a.score, a.feelings"
+            " FROM answers a JOIN prompts p ON p.id = a.prompt_id"
+        )[0]
+    assert tuple(row) == ("answered", 68.0, 61.0, 90.0, 6, "dread;sad")
+
+
+def test_migration_steps_run_in_order_and_keep_data(tmp_path):
+    db = tmp_path / "old.sqlite3"
+    with Store(db) as store:
+        store.add_session("s1", START.isoformat(), kind="nursing")
+    conn = sqlite3.connect(db)
+    step2 = "ALTER TABLE sessions ADD COLUMN note TEXT NOT NULL DEFAULT ''"
+    assert migrate(conn, db, (*MIGRATIONS, step2)) == len(MIGRATIONS)
+    assert conn.execute("PRAGMA user_version").fetchone()[0] == len(MIGRATIONS) + 1
+    assert conn.execute("SELECT id, kind, note FROM sessions").fetchall() == [("s1", "nursing", "")]
+    conn.close()
+
+
+def test_database_from_a_newer_letdown_is_refused_untouched(tmp_path):
+    db = tmp_path / "new.sqlite3"
+    with sqlite3.connect(db) as conn:
+        conn.execute(f"PRAGMA user_version = {len(MIGRATIONS) + 5}")
+    before = db.read_bytes()
+    with pytest.raises(StoreError, match="newer letdown"):
+        Store(db)
+    assert db.read_bytes() == before
+
+
+def test_corrupt_file_is_a_clear_error_and_left_untouched(tmp_path):
+    db = tmp_path / "letdown.sqlite3"
+    db.write_bytes(b"this is not sqlite " * 400)
+    with pytest.raises(StoreError, match="corrupt or foreign file") as info:
+        Store(db)
+    assert str(db) in str(info.value)
+    assert db.read_bytes() == b"this is not sqlite " * 400
+
+
+def test_locked_database_is_a_clear_error(tmp_path):
+    db = tmp_path / "l.sqlite3"
+    Store(db).close()
+    holder = sqlite3.connect(db, isolation_level=None)
+    holder.execute("BEGIN EXCLUSIVE")
+    try:
+        with (
+            pytest.raises(StoreError, match="locked by another program"),
+            Store(db, timeout_s=0.05) as store,
+        ):
+            store.add_session("s1", START.isoformat())
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
+
+
+def session_info() -> SessionInfo:
+    return SessionInfo("abc123", START, "sim", record_dir=None, channels=("weight_g",))
+
+
+def letdown(onset: float, end: float | None = None) -> Event:
+    return Event(
+        onset, onset + 7, 0.5, "weight_g", 2.0, end_s=end, volume_ml=None if end is None else 30.0
+    )
+
+
+def test_live_session_lands_in_the_store_through_the_sink(tmp_path):
+    db = tmp_path / "l.sqlite3"
+    sink = StoreSink(StoreWriter(db))
+    info = session_info()
+
+    async def session():
+        await sink.start(info, control=None)
+        await sink.on_event(letdown(60.0), info)
+        felt = Event(64.0, 64.0, 0.0, "keyboard", 0.0, end_s=64.0, label="felt_letdown")
+        await sink.on_event(felt, info)
+        await sink.on_status(SessionStatus(70.0, 0.4, 10.0, 1), info)
+        summary = SessionSummary(600.0, (letdown(60.0, 200.0),), 80.0, 60.0, 300.0, (felt,))
+        await sink.stop(summary, info)
+
+    asyncio.run(session())
+    with Store(db) as store:
+        s = store.query("SELECT * FROM sessions")[0]
+        events = store.query("SELECT label, onset_s, end_s FROM events ORDER BY onset_s")
+    assert (s["id"], s["kind"], s["duration_s"], s["volume_ml"]) == ("abc123", "pumping", 600, 80)
+    assert s["end_utc"] == "2026-01-05T07:40:00+00:00"
+    assert [tuple(e) for e in events] == [("letdown", 60.0, 200.0), ("felt_letdown", 64.0, 64.0)]
+
+
+def test_locked_database_during_a_session_loses_nothing(tmp_path):
+    """Writes wait while another program holds the lock, then land; the session never stops."""
+    db = tmp_path / "l.sqlite3"
+    Store(db).close()
+    log = io.StringIO()
+    writer = StoreWriter(db, retry_after_s=5.0, timeout_s=0.01, log=log)
+    sink = StoreSink(writer)
+    info = session_info()
+    holder = sqlite3.connect(db, isolation_level=None)
+    holder.execute("BEGIN EXCLUSIVE")
+
+    async def until_locked_part():
+        await sink.start(info, control=None)
+        for k in range(3):
+            await sink.on_event(letdown(60.0 + 200 * k), info)
+        await sink.on_status(SessionStatus(470.0, 0.4, 10.0, 3), info)
+
+    asyncio.run(until_locked_part())
+    assert writer.pending == 4
+    assert "locked by another program" in log.getvalue()
+    assert "session goes on" in log.getvalue()
+    holder.execute("ROLLBACK")
+    holder.close()
+    asyncio.run(sink.on_status(SessionStatus(471.0, 0.4, 10.0, 3), info))
+    assert writer.pending == 4  # retries are paced: 5 s of session time after a refusal
+    asyncio.run(sink.on_status(SessionStatus(476.0, 0.4, 10.0, 3), info))
+    assert writer.pending == 0
+    assert count(db, "events") == 3
+
+
+def test_still_locked_at_the_end_writes_a_private_rescue_file_that_import_replays(tmp_path):
+    db = tmp_path / "l.sqlite3"
+    Store(db).close()
+    writer = StoreWriter(db, timeout_s=0.01, log=io.StringIO())
+    sink = StoreSink(writer)
+    info = session_info()
+    holder = sqlite3.connect(db, isolation_level=None)
+    holder.execute("BEGIN EXCLUSIVE")
+
+    async def session():
+        await sink.start(info, control=None)
+        await sink.on_event(letdown(60.0), info)
+        await sink.stop(SessionSummary(300.0, (letdown(60.0, 150.0),), 40.0, 60.0, 200.0), info)
+
+    asyncio.run(session())
+    holder.execute("ROLLBACK")
+    holder.close()
+    rescue = db.with_name(db.name + ".unsaved.jsonl")
+    assert mode(rescue) == 0o600
+    assert count(db, "events") == 0
+    with Store(db) as store:
+        assert replay_rescue(rescue, store) == 4
+        assert store.query("SELECT end_s FROM events")[0][0] == 150.0
+        assert store.query("SELECT duration_s FROM sessions")[0][0] == 300.0
