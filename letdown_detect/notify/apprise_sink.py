@@ -85,7 +85,9 @@ class NotifySink:
         self.queue_size = queue_size
         self.deliveries: list[Delivery] = []
         """Every finished delivery of this session, in order of completion."""
-        self._targets: list[Target] = []
+        # Built now, before the session: a bad URL fails early, and apprise's
+        # slow first import never stalls the session's event loop.
+        self._targets = [Target(url, mood_url) for url in self.urls]
         self._queues: list[asyncio.Queue[tuple[Message, float]]] = []
         self._workers: list[asyncio.Task[None]] = []
         self._executor: ThreadPoolExecutor | None = None
@@ -93,8 +95,7 @@ class NotifySink:
         self._last_sent_s: float | None = None
 
     async def start(self, session: SessionInfo, control: SessionControl) -> None:
-        """Build the targets and start one worker per target."""
-        self._targets = [Target(url, self.mood_url) for url in self.urls]
+        """Start one worker per target."""
         self._executor = ThreadPoolExecutor(
             max_workers=max(len(self._targets), 1), thread_name_prefix="letdown-notify"
         )

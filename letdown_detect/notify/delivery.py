@@ -7,6 +7,7 @@ Shared by the live ``NotifySink`` and ``letdown notify test``, so both deliver
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 from urllib.parse import quote
 
 from ..errors import ConfigError
@@ -56,14 +57,24 @@ class Target:
         self.url = url
         self.name = mask_url(url)
         """The URL with its secrets masked, for logs and reports."""
-        asset = apprise.AppriseAsset(image_url_mask="", image_url_logo="", image_path_mask="")
-        self._apprise = apprise.Apprise(asset=asset)
-        if not self._apprise.add(with_mood_link(url, mood_url)):
+        self._full_url = with_mood_link(url, mood_url)
+        self._asset = apprise.AppriseAsset(image_url_mask="", image_url_logo="", image_path_mask="")
+        self._apprise()  # fail now, not at the first letdown
+
+    def _apprise(self) -> Any:
+        import apprise
+
+        sender = apprise.Apprise(asset=self._asset)
+        if not sender.add(self._full_url):
             raise ConfigError(f"{self.name}: apprise cannot send to this URL; check its format.")
+        return sender
 
     def send(self, message: Message) -> Outcome:
         """Deliver ``message`` now; blocks up to the service's timeouts (run it in a thread)."""
-        result = self._apprise.notify(body=message.body, title=message.title)
+        # A fresh sender per message: apprise's per-sender throttle (5.5 s for
+        # ntfy, Pushover) would hold a session summary that follows a letdown
+        # past the session's stop; our own min_interval_s already spaces messages.
+        result = self._apprise().notify(body=message.body, title=message.title)
         if result:
             return Outcome(True, "delivered")
         reasons = [e.message for e in result.logs() if e.level in ("WARNING", "ERROR")]

@@ -1,0 +1,339 @@
+"""Notifications delivered by apprise to real HTTP servers on 127.0.0.1.
+
+The servers record what arrived; a hanging and a refusing target show that
+delivery never holds up the session (timing asserted in session seconds).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import re
+import socket
+import threading
+from datetime import datetime, timedelta, timezone
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import unquote
+
+import pytest
+
+from letdown_detect import cli
+from letdown_detect.live import LiveSession, SystemClock
+from letdown_detect.model import Event
+from letdown_detect.mood.prompt import BASELINE_QUESTION
+from letdown_detect.notify.apprise_sink import NotifySink
+from letdown_detect.sinks.base import SessionInfo, SessionStatus, SessionSummary
+from letdown_detect.sources.simulated import SimulatedSource
+
+pytestmark = pytest.mark.timeout(60)
+
+MOOD_URL = "http://127.0.0.1:8765/mood"
+START = datetime(2026, 1, 5, 7, 30, tzinfo=timezone.utc)
+
+
+class Endpoint:
+    """A real HTTP server on 127.0.0.1 that records each POST (path, headers, JSON body).
+
+    Args:
+        fail_first: answer this many requests with HTTP 500 before accepting.
+    """
+
+    def __init__(self, fail_first: int = 0) -> None:
+        self.requests: list[dict] = []
+        self.fail_first = fail_first
+        self._arrived = threading.Condition()
+        endpoint = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+                with endpoint._arrived:
+                    failing = endpoint.fail_first > 0
+                    endpoint.fail_first -= failing
+                    endpoint.requests.append(
+                        {
+                            "path": self.path,
+                            "headers": {k.lower(): v for k, v in self.headers.items()},
+                            "body": json.loads(body),
+                            "failed": failing,
+                        }
+                    )
+                    endpoint._arrived.notify_all()
+                self.send_response(500 if failing else 200)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.port = self.server.server_address[1]
+        self._thread = threading.Thread(target=self.server.serve_forever, args=(0.05,), daemon=True)
+        self._thread.start()
+
+    def accepted(self, path: str | None = None) -> list[dict]:
+        """Requests answered with 200, optionally only those to ``path``."""
+        return [r for r in self.requests if not r["failed"] and (path is None or r["path"] == path)]
+
+    def wait_for(self, count: int, timeout_s: float = 10.0) -> None:
+        """Block until ``count`` requests have arrived (fails the test on timeout)."""
+        with self._arrived:
+            assert self._arrived.wait_for(lambda: len(self.requests) >= count, timeout_s)
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.fixture
+def endpoint():
+    server = Endpoint()
+    yield server
+    server.close()
+
+
+@pytest.fixture
+def hanging_port():
+    """A port that accepts connections (kernel backlog) and never answers."""
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    sock.listen(16)
+    yield sock.getsockname()[1]
+    sock.close()
+
+
+@pytest.fixture
+def refused_port():
+    """A port nobody listens on: connections are refused."""
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    port = sock.getsockname()[1]
+    sock.close()
+    return port
+
+
+class FakeControl:
+    """The session control a sink gets, for sessions driven by hand."""
+
+    def now_s(self) -> float:
+        return 0.0
+
+    def mark_felt(self, source: str) -> None:
+        pass
+
+    def status(self) -> SessionStatus:
+        return SessionStatus(t_s=0.0, flow_ml_s=None, volume_ml=0.0, letdowns=0)
+
+    def letdowns(self) -> list[Event]:
+        return []
+
+
+def letdown(detected_s: float, complete: bool = False) -> Event:
+    """A letdown event detected at ``detected_s`` (5 s after its onset)."""
+    return Event(
+        onset_s=detected_s - 5.0,
+        detected_s=detected_s,
+        peak_flow_ml_s=0.8,
+        channel="weight_g",
+        score=2.0,
+        end_s=detected_s + 60.0 if complete else None,
+        volume_ml=30.0 if complete else None,
+    )
+
+
+def drive(sink: NotifySink, events: list[Event], duration_s: float = 600.0) -> SessionSummary:
+    """Run a session by hand: start, the events in order, stop with a summary."""
+    session = SessionInfo("test01", START, "hand-driven")
+    summary = SessionSummary(
+        duration_s=duration_s,
+        letdowns=tuple(e for e in events if e.complete),
+        volume_ml=84.6,
+        time_to_first_letdown_s=60.0,
+        time_to_80pct_volume_s=420.0,
+    )
+
+    async def main() -> None:
+        await sink.start(session, FakeControl())
+        for event in events:
+            await sink.on_event(event, session)
+        await sink.stop(summary, session)
+
+    asyncio.run(main())
+    return summary
+
+
+def local_clock(t_s: float) -> str:
+    """The wall-clock time of session time ``t_s``, as the parent's phone should show it."""
+    return (START + timedelta(seconds=t_s)).astimezone().strftime("%H:%M:%S")
+
+
+def test_one_notification_per_letdown_on_json_and_ntfy(endpoint):
+    port = endpoint.port
+    sink = NotifySink(
+        [f"json://127.0.0.1:{port}/hook", f"ntfy://127.0.0.1:{port}/pump"], mood_url=MOOD_URL
+    )
+    # letdown 1, its complete version, letdown 2 only 20 s later, letdown 3 after the gap
+    drive(sink, [letdown(65.0), letdown(65.0, complete=True), letdown(85.0), letdown(200.0)])
+
+    json_posts = endpoint.accepted("/hook")
+    assert [p["body"]["title"] for p in json_posts] == ["Letdown detected"] * 2
+    first, third = (p["body"]["message"] for p in json_posts)
+    assert first.startswith(
+        f"Letdown 1 of this session at {local_clock(65.0)} (session time 1:05)."
+    )
+    assert third.startswith(
+        f"Letdown 3 of this session at {local_clock(200.0)} (session time 3:20)."
+    )
+    assert f"Check in: {MOOD_URL}" in first
+
+    ntfy_posts = [r for r in endpoint.accepted() if r["body"].get("topic") == "pump"]
+    assert len(ntfy_posts) == 2
+    headers = ntfy_posts[0]["headers"]
+    assert unquote(headers["x-click"]) == MOOD_URL
+    assert unquote(headers["x-actions"]) == f"view, Check in, {MOOD_URL}"
+    assert "x-icon" not in headers  # no icon URL that points off the machine
+    for request in endpoint.requests:
+        text = unquote(json.dumps(request)).replace(MOOD_URL, "")
+        assert "unpleasant" not in text and "mood" not in text.lower()
+        assert re.findall(r"\w+://", text) == []  # nothing else to fetch, on or off the machine
+    assert all(d.outcome.ok and d.attempts == 1 for d in sink.deliveries)
+
+
+def test_interval_is_configurable(endpoint):
+    sink = NotifySink([f"json://127.0.0.1:{endpoint.port}/hook"], min_interval_s=0)
+    drive(sink, [letdown(65.0), letdown(70.0), letdown(75.0)])
+    messages = [p["body"]["message"] for p in endpoint.accepted()]
+    assert [m.split(" of ")[0] for m in messages] == ["Letdown 1", "Letdown 2", "Letdown 3"]
+
+
+def test_mood_question_only_when_opted_in(endpoint):
+    sink = NotifySink(
+        [f"json://127.0.0.1:{endpoint.port}/hook"], mood_url=MOOD_URL, include_mood=True
+    )
+    drive(sink, [letdown(65.0)])
+    assert f"{BASELINE_QUESTION}: {MOOD_URL}" in endpoint.accepted()[0]["body"]["message"]
+
+
+def test_summary_at_session_end_when_asked(endpoint):
+    drive(NotifySink([f"json://127.0.0.1:{endpoint.port}/off"]), [letdown(65.0, complete=True)])
+    assert endpoint.accepted("/off") == []
+    drive(
+        NotifySink([f"json://127.0.0.1:{endpoint.port}/on"], summary=True),
+        [letdown(65.0), letdown(65.0, complete=True)],
+        duration_s=905.0,
+    )
+    titles = [p["body"]["title"] for p in endpoint.accepted("/on")]
+    assert titles == ["Letdown detected", "Pumping session ended"]
+    body = endpoint.accepted("/on")[1]["body"]["message"]
+    assert body.splitlines() == [
+        "Session of 15:05: 1 letdown, 85 mL.",
+        "First letdown at 1:00.",
+        "80% of the milk came by 7:00.",
+    ]
+
+
+def test_failed_delivery_is_retried_with_backoff():
+    server = Endpoint(fail_first=2)
+    try:
+        sink = NotifySink([f"json://127.0.0.1:{server.port}/hook"], retries=3, backoff_s=0.05)
+        drive(sink, [letdown(65.0)])
+    finally:
+        server.close()
+    assert [r["failed"] for r in server.requests] == [True, True, False]
+    (delivery,) = sink.deliveries
+    assert delivery.outcome.ok and delivery.attempts == 3
+
+
+def test_gives_up_after_bounded_retries_and_masks_secrets(refused_port, caplog):
+    url = f"json://parent:hunter2@127.0.0.1:{refused_port}/hook"
+    sink = NotifySink([url], retries=2, backoff_s=0.01)
+    with caplog.at_level(logging.WARNING, logger="letdown_detect.notify"):
+        drive(sink, [letdown(65.0)])
+    (delivery,) = sink.deliveries
+    assert not delivery.outcome.ok and delivery.attempts == 3
+    assert "Connection error" in delivery.outcome.reason
+    assert delivery.target == f"json://parent:****@127.0.0.1:{refused_port}/hook"
+    assert len([r for r in caplog.records if "failed (attempt" in r.getMessage()]) == 2
+    assert any("not delivered" in r.getMessage() for r in caplog.records)
+    assert "hunter2" not in caplog.text and "parent:****@" in caplog.text
+
+
+class LagProbe:
+    """Wraps a sink; records, per letdown, how far the session clock had moved past
+    ``detected_s`` when the wrapped hook returned (session seconds)."""
+
+    def __init__(self, sink: NotifySink) -> None:
+        self.sink = sink
+        self.lags_s: list[float] = []
+        self.letdowns: list[Event] = []
+
+    async def start(self, session, control) -> None:
+        self.control = control
+        await self.sink.start(session, control)
+
+    async def on_event(self, event, session) -> None:
+        await self.sink.on_event(event, session)
+        if event.label == "letdown" and not event.complete:
+            self.letdowns.append(event)
+            self.lags_s.append(self.control.now_s() - event.detected_s)
+
+    async def on_status(self, status, session) -> None:
+        await self.sink.on_status(status, session)
+
+    async def stop(self, summary, session) -> None:
+        await self.sink.stop(summary, session)
+
+
+def test_hanging_and_refusing_targets_do_not_slow_a_live_session(
+    endpoint, hanging_port, refused_port
+):
+    # 30 session seconds per real second: a hook that waited for the hanging
+    # target (2 s read timeout) would put its letdown 60 session seconds late.
+    clock = SystemClock()
+    source = SimulatedSource(clock=clock, speed=30.0, seed=0, duration_s=150.0)
+    sink = NotifySink(
+        [
+            f"json://127.0.0.1:{hanging_port}/hook?rto=2&cto=2",
+            f"json://127.0.0.1:{refused_port}/hook",
+            f"json://127.0.0.1:{endpoint.port}/hook",
+        ],
+        min_interval_s=0,
+        retries=1,
+        backoff_s=0.5,
+        drain_timeout_s=2.0,
+    )
+    probe = LagProbe(sink)
+    asyncio.run(LiveSession(source, [probe], clock=clock, duration_s=150.0).run())
+
+    assert probe.letdowns, "the simulated session should contain letdowns"
+    assert max(probe.lags_s) < 5.0  # session seconds: far below one blocked request
+    good = [d for d in sink.deliveries if str(endpoint.port) in d.target]
+    assert len(good) == len(probe.letdowns) and all(d.outcome.ok for d in good)
+    numbers = [p["body"]["message"].split(" of ")[0] for p in endpoint.accepted()]
+    assert numbers == [f"Letdown {i}" for i in range(1, len(probe.letdowns) + 1)]
+    refused = [d for d in sink.deliveries if str(refused_port) in d.target]
+    assert refused and not any(d.outcome.ok for d in refused)
+
+
+def test_notify_test_command_reports_each_target(
+    endpoint, refused_port, tmp_path, capsys, monkeypatch
+):
+    config = tmp_path / "config.toml"
+    config.write_text(f'[notify]\nurls = ["json://127.0.0.1:{endpoint.port}/hook"]\n')
+    monkeypatch.setenv("LETDOWN_CONFIG", str(config))
+    bad = f"ntfy://user:hunter2@127.0.0.1:{refused_port}/pump"
+    assert cli.main(["notify", "test", "--notify", bad, "--quiet"]) == 1
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0] == f"delivered  json://127.0.0.1:{endpoint.port}/hook"
+    assert lines[1].startswith(f"FAILED     ntfy://user:****@127.0.0.1:{refused_port}/pump: ")
+    assert "Connection error" in lines[1] and "hunter2" not in lines[1]
+    assert endpoint.accepted()[0]["body"]["title"] == "letdown test"
+
+
+def test_notify_test_without_targets_says_how_to_add_one(tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv("LETDOWN_CONFIG", str(tmp_path / "none.toml"))
+    assert cli.main(["notify", "test", "--quiet"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("letdown: no notification targets: pass --notify URL")
+    assert str(tmp_path / "none.toml") in err
