@@ -1,0 +1,171 @@
+"""The phone page in a real headless chromium: tap an answer, find it in the database."""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+import threading
+import urllib.error
+import urllib.request
+from datetime import datetime, timezone
+from pathlib import Path
+
+import pytest
+
+from letdown_detect.model import Event
+from letdown_detect.mood.sink import MoodSink
+from letdown_detect.sinks.base import SessionInfo, SessionStatus, SessionSummary
+from letdown_detect.store.store_sink import StoreSink
+from letdown_detect.store.writer import StoreWriter
+
+CHROMIUM = Path("/usr/bin/chromium")
+FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+pytestmark = pytest.mark.timeout(90)
+
+
+class Session:
+    """A running session on its own event loop thread, with the sinks the live command adds."""
+
+    def __init__(self, db: Path) -> None:
+        self.t_s = 0.0
+        self.info = SessionInfo("page01", datetime(2026, 1, 5, 7, 30, tzinfo=timezone.utc), "test")
+        writer = StoreWriter(db)
+        self.mood = MoodSink(writer, port=0, log=None)
+        self.sinks = [StoreSink(writer), self.mood]
+        self.felt: list[Event] = []
+        self.tasks: list[asyncio.Future] = []
+        self.loop = asyncio.new_event_loop()
+        self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
+        self.thread.start()
+        for sink in self.sinks:
+            self.call(sink.start(self.info, self))
+
+    def call(self, coro):
+        return asyncio.run_coroutine_threadsafe(coro, self.loop).result(timeout=10)
+
+    def emit(self, event: Event) -> None:
+        for sink in self.sinks:
+            self.call(sink.on_event(event, self.info))
+
+    # SessionControl
+    def now_s(self) -> float:
+        return self.t_s
+
+    def mark_felt(self, source: str) -> None:
+        event = Event(self.t_s, self.t_s, 0.0, source, 0.0, end_s=self.t_s, label="felt_letdown")
+        self.felt.append(event)
+        self.tasks += [asyncio.ensure_future(s.on_event(event, self.info)) for s in self.sinks]
+
+    def status(self) -> SessionStatus:
+        return SessionStatus(self.t_s, 0.3, 12.0, 1)
+
+    def letdowns(self) -> list[Event]:
+        return [Event(61.0, 68.0, 0.5, "weight_g", 2.0)]
+
+    def close(self) -> None:
+        summary = SessionSummary(self.t_s, (), 12.0, 61.0, None, tuple(self.felt))
+        for sink in self.sinks:
+            self.call(sink.stop(summary, self.info))
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self.thread.join(5)
+
+
+@pytest.fixture
+def session(tmp_path):
+    s = Session(tmp_path / "letdown.sqlite3")
+    yield s
+    s.close()
+
+
+def rows(db: Path, sql: str) -> list[tuple]:
+    with sqlite3.connect(db) as conn:
+        return conn.execute(sql).fetchall()
+
+
+def test_tap_an_answer_on_the_phone_page_and_find_it_in_the_database(session, tmp_path):
+    from playwright.sync_api import expect, sync_playwright
+
+    db = tmp_path / "letdown.sqlite3"
+    session.t_s = 68.0
+    session.emit(Event(61.0, 68.0, 0.5, "weight_g", 2.0))  # letdown detected: prompt 1 opens
+    session.t_s = 95.0
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=FLAGS)
+        page = browser.new_page(viewport={"width": 390, "height": 844})
+        page.goto(session.mood.mood_url)
+        expect(page.locator("#question")).to_contain_text("Letdown detected", timeout=10000)
+        expect(page.locator("#clock")).to_have_text("1:35")
+        expect(page.locator("#letdowns")).to_have_text("1")
+        page.get_by_role("button", name="dread").click()
+        page.get_by_role("button", name="anxious").click()
+        page.get_by_role("button", name="intensity 6").click()
+        expect(page.locator("#message")).to_contain_text("saved", timeout=10000)
+        session.t_s = 120.0
+        page.get_by_role("button", name="I feel a letdown now").click()
+        expect(page.locator("#message")).to_contain_text("Felt letdown marked", timeout=10000)
+        browser.close()
+    assert rows(
+        db,
+        "SELECT a.score, a.feelings, a.channel, a.t_s, p.kind, p.status,"
+        " p.letdown_onset_s FROM answers a JOIN prompts p ON p.id = a.prompt_id",
+    ) == [(6, "dread;anxious", "page", 95.0, "letdown", "answered", 61.0)]
+    assert rows(db, "SELECT label, onset_s, channel FROM events WHERE label = 'felt_letdown'") == [
+        ("felt_letdown", 120.0, "mood page")
+    ]
+
+
+def get(url: str, headers: dict[str, str] | None = None) -> tuple[int, bytes]:
+    request = urllib.request.Request(url, headers=headers or {})
+    try:
+        with urllib.request.urlopen(request, timeout=5) as response:
+            return response.status, response.read()
+    except urllib.error.HTTPError as err:
+        return err.code, err.read()
+
+
+def test_requests_without_the_session_token_are_rejected(session, tmp_path):
+    base = session.mood.mood_url.split("?")[0]
+    token = session.mood.token
+    assert base.startswith("http://127.0.0.1:")
+    for path in ("", "api/state", "answer?score=3", "felt"):
+        assert get(base + path)[0] == 403
+        assert get(base + path + ("&" if "?" in path else "?") + "token=wrong")[0] == 403
+    assert rows(tmp_path / "letdown.sqlite3", "SELECT COUNT(*) FROM answers") == [(0,)]
+    assert session.felt == []
+    status, body = get(base + "api/state", {"X-Letdown-Token": token})
+    assert status == 200 and b'"feelings"' in body
+
+
+def test_page_without_token_in_chromium_shows_the_refusal(session):
+    from playwright.sync_api import expect, sync_playwright
+
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=FLAGS)
+        page = browser.new_page()
+        response = page.goto(session.mood.mood_url.split("?")[0])
+        assert response is not None and response.status == 403
+        expect(page.locator("body")).to_contain_text("missing or wrong session token")
+        browser.close()
+
+
+def test_one_tap_notification_action_answers_the_open_prompt(session, tmp_path):
+    session.t_s = 68.0
+    session.emit(Event(61.0, 68.0, 0.5, "weight_g", 2.0))
+    session.t_s = 80.0
+    status, body = get(session.mood.mood_url.replace("/?", "/answer?") + "&score=2&feelings=sad")
+    assert status == 200 and b"saved" in body
+    assert rows(
+        tmp_path / "letdown.sqlite3",
+        "SELECT a.score, a.feelings, a.channel, p.status "
+        "FROM answers a JOIN prompts p ON p.id = a.prompt_id",
+    ) == [(2, "sad", "action", "answered")]
+    status, body = get(session.mood.mood_url.replace("/?", "/answer?") + "&score=11")
+    assert status == 400 and b"0 to 10" in body
