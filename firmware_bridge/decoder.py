@@ -14,10 +14,10 @@ from __future__ import annotations
 
 import json
 import re
-from binascii import crc_hqx
 from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from struct import unpack_from
+from zlib import crc32
 
 import numpy as np
 
@@ -157,6 +157,7 @@ class StreamDecoder:
         self._channels: tuple[str, ...] | None = None
         self._header = _TextHeader()
         self._header_dirty = False
+        self._announced: tuple | None = None
         self._at_line_start = True
         self._in_garbage = False
         self._pending: list[tuple[int, list[float]]] | None = None
@@ -467,7 +468,9 @@ class StreamDecoder:
             head.calibration = {k: float(v) for k, _, v in pairs}
         else:
             head.device = value
-        self._header_dirty = True
+        announced = (self._channels, head.sample_rate_hz, head.calibration, head.device)
+        self._header_dirty = self._header_dirty or announced != self._announced
+        self._announced = announced
         return True
 
     def _data_line(self, line: str) -> tuple[int, list[float]] | None:
@@ -509,7 +512,7 @@ def _frame_end(buf: bytearray, pos: int, n: int) -> int:
     end = pos + _MIN_FRAME + length
     if end > n:
         return _INCOMPLETE
-    if crc_hqx(buf[pos + 2 : end - CRC_LEN], 0xFFFF) != buf[end - 2] | buf[end - 1] << 8:
+    if crc32(buf[pos + 2 : end - CRC_LEN]) != unpack_from("<I", buf, end - CRC_LEN)[0]:
         return _BAD_CRC
     return end
 
@@ -525,7 +528,7 @@ def _sample_dtype(n: int, k: int) -> np.dtype:
             ("nk", "V2"),
             ("off", "<u2", (n,)),
             ("val", "<f4", (n * k,)),
-            ("crc", "V2"),
+            ("crc", f"V{CRC_LEN}"),
         ]
     )
 
@@ -533,4 +536,6 @@ def _sample_dtype(n: int, k: int) -> np.dtype:
 @lru_cache(maxsize=64)
 def _opaque_dtype(length: int) -> np.dtype:
     """Record layout of any frame with a ``length``-byte payload (header fields only)."""
-    return np.dtype([("head", "V6"), ("seq", "<u2"), ("t_ms", "<u4"), ("rest", f"V{length + 2}")])
+    return np.dtype(
+        [("head", "V6"), ("seq", "<u2"), ("t_ms", "<u4"), ("rest", f"V{length + CRC_LEN}")]
+    )

@@ -8,9 +8,9 @@ byte layout; the host-side reader is ``firmware_bridge.decoder``.
 
 Binary frame (all integers little-endian)::
 
-    sync 0xA5 0x5A | version u8 | type u8 | length u16 | seq u16 | t_ms u32 | payload | crc u16
+    sync 0xA5 0x5A | version u8 | type u8 | length u16 | seq u16 | t_ms u32 | payload | crc u32
 
-The CRC is CRC-16/CCITT-FALSE over version..payload. ``t_ms`` is the device
+The CRC is CRC-32 (the zlib one) over version..payload. ``t_ms`` is the device
 clock in milliseconds since boot, modulo 2**32 (it wraps after 49.7 days).
 """
 
@@ -26,7 +26,7 @@ FRAME_STATUS = 3
 FRAME_TYPES = (FRAME_INFO, FRAME_SAMPLES, FRAME_STATUS)
 #: Bytes before the payload: sync, version, type, length, seq, t_ms.
 HEADER_LEN = 12
-CRC_LEN = 2
+CRC_LEN = 4
 #: Largest payload a frame may carry, bytes (keeps resync within one short frame).
 MAX_PAYLOAD = 512
 MAX_FRAME = HEADER_LEN + MAX_PAYLOAD + CRC_LEN
@@ -54,26 +54,29 @@ _STATUS = "<BBHH"
 def _crc_table():
     table = []
     for byte in range(256):
-        crc = byte << 8
+        crc = byte
         for _ in range(8):
-            crc = ((crc << 1) ^ 0x1021) if crc & 0x8000 else (crc << 1)
-        table.append(crc & 0xFFFF)
+            crc = (crc >> 1) ^ 0xEDB88320 if crc & 1 else crc >> 1
+        table.append(crc)
     return tuple(table)
 
 
 _CRC_TABLE = _crc_table()
 
 
-def crc16(data: bytes, crc: int = 0xFFFF) -> int:
-    """CRC-16/CCITT-FALSE (poly 0x1021, init 0xFFFF, no reflection, no xor-out).
+def crc32(data: bytes, crc: int = 0) -> int:
+    """CRC-32 (IEEE 802.3, as zlib): reflected poly 0xEDB88320, init and xor-out 0xFFFFFFFF.
 
-    >>> hex(crc16(b"123456789"))
-    '0x29b1'
+    Pure Python so that it runs on any MicroPython build.
+
+    >>> hex(crc32(b"123456789"))
+    '0xcbf43926'
     """
     table = _CRC_TABLE
+    crc ^= 0xFFFFFFFF
     for byte in data:
-        crc = ((crc << 8) & 0xFFFF) ^ table[(crc >> 8) ^ byte]
-    return crc
+        crc = table[(crc ^ byte) & 0xFF] ^ (crc >> 8)
+    return crc ^ 0xFFFFFFFF
 
 
 def encode_frame(frame_type: int, seq: int, t_ms: int, payload: bytes) -> bytes:
@@ -99,7 +102,7 @@ def encode_frame(frame_type: int, seq: int, t_ms: int, payload: bytes) -> bytes:
         _HEADER, SYNC, VERSION, frame_type, len(payload), seq % SEQ_MOD, t_ms % T_MS_MOD
     )
     body = head[2:] + payload
-    return head[:2] + body + struct.pack("<H", crc16(body))
+    return head[:2] + body + struct.pack("<I", crc32(body))
 
 
 def _json_string(text: str) -> str:

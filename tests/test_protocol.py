@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import binascii
+import zlib
 
 import numpy as np
 import pytest
@@ -24,9 +24,9 @@ def _info(seq: int = 0, t_ms: int = 0) -> bytes:
 
 
 @given(st.binary(max_size=600))
-def test_firmware_crc_is_crc16_ccitt_false(data):
+def test_firmware_crc_is_zlib_crc32(data):
     """The pure-Python CRC the board runs equals the host's C implementation."""
-    assert protocol.crc16(data) == binascii.crc_hqx(data, 0xFFFF)
+    assert protocol.crc32(data) == zlib.crc32(data)
 
 
 def test_binary_round_trip_of_info_samples_and_status():
