@@ -26,14 +26,28 @@ class DetectorConfig:
     median_s: float = 2.5
     """Rolling-median window, s: removes touches and glitches shorter than half of it."""
     cutoff_hz: float = 0.15
-    """Low-pass cut-off on flow, Hz: removes pump ripple and spurts (>= 0.5 Hz)."""
-    max_step_ml_s: float = 25.0
+    """Low-pass cut-off for flow channels, Hz: removes pump ripple and spurts (>= 0.5 Hz)."""
+    cumulative_cutoff_hz: float = 0.08
+    """Low-pass cut-off for differentiated channels (volume, weight, pressure), Hz: lower,
+    because differentiating amplifies sensor noise and quantisation."""
+    step_ml: float = 8.0
+    """Level changes larger than this within ``step_window_s`` are artifacts, mL: a tare,
+    a hand on the bottle (tens of grams) or the bottle lifted off."""
+    step_window_s: float = 0.5
+    """Half window of the step detector, s (longer than one pump-ripple half cycle)."""
+    touch_s: float = 5.0
+    """Longest hand-on-bottle episode whose up and down edges are paired, s."""
+    max_step_ml_s: float = 15.0
     """Fastest plausible rise of a cumulative channel, mL/s; faster jumps are artifacts."""
     baseline_s: float = 30.0
     """Look-back for the flow a rise starts from (rolling minimum), s."""
+    dip_s: float = 5.0
+    """Dips in the flow estimate shorter than this are ignored by the baseline, s."""
     noise_tau_s: float = 60.0
     """Time constant of the running noise estimate, s."""
-    noise_k: float = 4.0
+    noise_lag_s: float = 5.0
+    """Lag of the second difference the noise is measured with, s."""
+    noise_k: float = 5.0
     """Rise needed, in units of the estimated flow noise."""
     min_rise_ml_s: float = 0.06
     """Smallest rise of flow that counts as a letdown, mL/s."""

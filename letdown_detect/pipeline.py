@@ -12,7 +12,6 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 import pandas as pd
-from scipy.signal import sosfilt
 
 from .conditioning.flow import FlowEstimator
 from .conditioning.resample import Resampler
@@ -105,12 +104,11 @@ class Pipeline:
         self._columns = [self.channels.index(c) for c in self.detect_on]
         self._flows = [FlowEstimator(c, ml_per_unit(c, calibration), cfg) for c in self.detect_on]
         delay = self._flows[0].delay_s
-        gain = _noise_gain(self._flows[0])
         self.double = len(self.detect_on) > 1
         name = "both" if self.double else self.detect_on[0]
-        self._main = LetdownDetector(name, cfg, delay, gain)
+        self._main = LetdownDetector(name, cfg, delay)
         self._sides = (
-            [LetdownDetector(c, cfg, delay, gain) for c in self.detect_on] if self.double else []
+            [LetdownDetector(c, cfg, delay) for c in self.detect_on] if self.double else []
         )
         self._resampler = Resampler(cfg.rate_hz, cfg.gap_s, len(self.detect_on))
         self.reset()
@@ -141,14 +139,14 @@ class Pipeline:
             volume_ml=self._main._volume,
             letdowns=self._letdowns,
             gaps=self._resampler.gaps,
-            steps_removed=sum(f.steps_removed for f in self._flows),
+            steps_removed=sum(f._steps.removed + f.jumps_cut for f in self._flows),
         )
 
     def process(self, block: SampleBlock) -> list[Event]:
         """Feed a block of any size; returns events detected or completed in it, in order."""
         values = block.values[:, self._columns] if len(block) else np.empty((0, len(self._columns)))
         t_grid, v_grid = self._resampler.process(block.t_s, values)
-        t, f, raw = self._flow_step(t_grid, v_grid)
+        t, f, _raw = self._flow_step(t_grid, v_grid)
         if t.size == 0:
             return self._release(None)
         finite = np.isfinite(f.sum(axis=0))
@@ -156,10 +154,10 @@ class Pipeline:
             self._t = float(t[finite][-1])
             self._flow = float(f.sum(axis=0)[finite][-1])
         if not self.double:
-            return self._count(self._main.process(t, f[0], raw[0]))
+            return self._count(self._main.process(t, f[0]))
         for k, side in enumerate(self._sides):
-            self._side_events.extend(e for e in side.process(t, f[k], raw[k]) if not e.complete)
-        events = self._main.process(t, f.sum(axis=0), raw.sum(axis=0))
+            self._side_events.extend(e for e in side.process(t, f[k]) if not e.complete)
+        events = self._main.process(t, f.sum(axis=0))
         return self._fuse(events, float(t[-1]))
 
     def flush(self) -> list[Event]:
@@ -175,7 +173,7 @@ class Pipeline:
         if len(outs) == 1:
             tt, ff, rr = outs[0]
             return tt, ff[None, :], rr[None, :]
-        for queue, out in zip(self._queues, outs):
+        for queue, out in zip(self._queues, outs, strict=False):
             queue.append(np.vstack(out))
         stacked = [np.hstack(q) for q in self._queues]
         n = min(s.shape[1] for s in stacked)
@@ -223,14 +221,6 @@ class Pipeline:
         return replace(event, side_onsets_s=sides, one_sided=final and len(sides) == 1)
 
 
-def _noise_gain(flow: FlowEstimator) -> float:
-    """Ratio of white noise after the low-pass to noise before it (sqrt of noise bandwidth)."""
-    sos = flow._lowpass._sos
-    n = int(20 * flow.params.rate_hz / flow.params.cutoff_hz)
-    impulse = sosfilt(sos, np.r_[1.0, np.zeros(n - 1)])
-    return float(np.sqrt((impulse**2).sum()))
-
-
 def run_blocks(pipeline: Pipeline, blocks: Iterable[SampleBlock]) -> list[Event]:
     """Feed blocks through ``pipeline`` and flush; returns the complete events in order."""
     events: list[Event] = []
@@ -273,7 +263,7 @@ def flow_frame(recording: Recording, config: DetectorConfig | None = None) -> pd
     t, f, _raw = pipeline._flow_step(t_grid, v_grid)
     out = {"t_s": t - pipeline.delay_s}
     if pipeline.double:
-        for name, row in zip(pipeline.detect_on, f):
+        for name, row in zip(pipeline.detect_on, f, strict=False):
             out["flow_ml_s" + ((Channel(name).side and "_" + Channel(name).side) or "")] = row
     out["flow_ml_s"] = f.sum(axis=0)
     return pd.DataFrame(out)

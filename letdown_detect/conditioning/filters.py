@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
-from scipy.signal import butter, lfilter, lfilter_zi, sosfilt, sosfilt_zi
+from scipy.signal import butter, lfilter, sosfilt, sosfilt_zi
 
 from ..errors import ConfigError
 
@@ -19,7 +19,8 @@ class SosFilter:
 
     >>> f = SosFilter(cutoff_hz=0.5, sample_rate_hz=10.0)
     >>> x = np.r_[np.zeros(5), np.ones(45)]
-    >>> bool(np.allclose(np.r_[f.process(x[:7]), f.process(x[7:])], SosFilter(0.5, 10.0).process(x)))
+    >>> y = np.r_[f.process(x[:7]), f.process(x[7:])]
+    >>> bool(np.allclose(y, SosFilter(0.5, 10.0).process(x)))
     True
     """
 
@@ -59,32 +60,37 @@ class SosFilter:
 
 
 class EwMean:
-    """Exponentially weighted mean with time constant ``tau_s`` (one-pole IIR).
+    """Exponentially weighted mean with time constant ``tau_s``, unbiased from the start.
+
+    Until about ``tau_s`` has passed it is the plain mean of the samples so far
+    (bias-corrected like Adam's moments), so a fresh estimate is not pulled
+    towards an arbitrary seed.
 
     >>> m = EwMean(tau_s=1.0, sample_rate_hz=10.0)
-    >>> float(m.process(np.ones(100))[-1])
-    1.0
+    >>> [round(float(v), 6) for v in m.process(np.array([2.0, 4.0]))]
+    [2.0, 3.049958]
     """
 
     def __init__(self, tau_s: float, sample_rate_hz: float) -> None:
         self.tau_s = tau_s
         self.sample_rate_hz = sample_rate_hz
-        alpha = 1.0 - np.exp(-1.0 / (tau_s * sample_rate_hz))
-        self._b, self._a = np.array([alpha]), np.array([1.0, alpha - 1.0])
+        self._keep = float(np.exp(-1.0 / (tau_s * sample_rate_hz)))
+        self._b, self._a = np.array([1.0 - self._keep]), np.array([1.0, -self._keep])
         self.reset()
 
     def reset(self) -> None:
-        """Forget the mean; the next sample seeds it."""
-        self._zi: np.ndarray | None = None
+        """Forget the mean."""
+        self._zi = np.zeros(1)
+        self._count = 0
 
     def process(self, x: np.ndarray) -> np.ndarray:
         """Running means after each sample of the chunk."""
         if x.size == 0:
             return np.empty(0)
-        if self._zi is None:
-            self._zi = lfilter_zi(self._b, self._a) * x[0]
         y, self._zi = lfilter(self._b, self._a, x, zi=self._zi)
-        return y
+        n = self._count + np.arange(1, x.size + 1)
+        self._count += x.size
+        return y / -np.expm1(n * np.log(self._keep))
 
 
 class RollingMedian:

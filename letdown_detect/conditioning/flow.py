@@ -8,6 +8,10 @@ import numpy as np
 
 from ..model import Channel
 from .filters import RollingMedian, SosFilter
+from .steps import StepRemover
+
+#: Widest window (in grid samples) searched for artifact jumps on cumulative channels.
+_JUMP_LAGS = 5
 
 
 class FlowParams(Protocol):
@@ -16,7 +20,11 @@ class FlowParams(Protocol):
     rate_hz: float
     median_s: float
     cutoff_hz: float
+    cumulative_cutoff_hz: float
     max_step_ml_s: float
+    step_ml: float
+    step_window_s: float
+    touch_s: float
     max_fill_s: float
 
 
@@ -41,59 +49,73 @@ class FlowEstimator:
         self.ml_per_unit = ml_per_unit
         self.params = params
         self._cumulative = Channel(channel).is_cumulative
-        window = max(1, int(round(params.median_s * params.rate_hz)) | 1)
+        window = max(1, round(params.median_s * params.rate_hz) | 1)
         self._median = RollingMedian(window)
-        self._lowpass = SosFilter(params.cutoff_hz, params.rate_hz)
+        self._steps = StepRemover(
+            params.step_ml,
+            round(params.step_window_s * params.rate_hz),
+            round(params.touch_s * params.rate_hz),
+        )
+        cutoff = params.cumulative_cutoff_hz if self._cumulative else params.cutoff_hz
+        self._lowpass = SosFilter(cutoff, params.rate_hz)
         self.reset()
 
     @property
     def delay_s(self) -> float:
         """How late a rise shows in the output: median plus low-pass delay, s."""
         median_delay = (self._median.window - 1) / 2 / self.params.rate_hz
-        return median_delay + self._lowpass.delay_s + (0.5 / self.params.rate_hz) * self._cumulative
+        jump_delay = (_JUMP_LAGS - 0.5) / self.params.rate_hz if self._cumulative else 0.0
+        step_delay = self._steps.delay / self.params.rate_hz if self._cumulative else 0.0
+        return median_delay + self._lowpass.delay_s + jump_delay + step_delay
 
     def reset(self) -> None:
         """Back to the just-built state."""
         self._median.reset()
         self._lowpass.reset()
-        self._last_x: float | None = None  # newest finite input, channel units
-        self._last_m: float | None = None  # newest median output, mL
-        self._pending = np.empty(0)  # grid times of an unfinished gap
-        self.steps_removed = 0
-        """Implausible jumps cut out so far (tare, touches, lift-off)."""
+        self._steps.reset()
+        self._recent = np.empty(0)  # newest finite inputs (up to one median window), mL
+        self._tail_m: np.ndarray | None = None  # newest median outputs, mL
+        self._pending_t = np.empty(0)  # an unfinished gap and the samples after it
+        self._pending_x = np.empty(0)  # (in mL or mL/s)
+        self.jumps_cut = 0
+        """Increments cut out for rising or falling implausibly fast."""
 
     def process(self, t_s: np.ndarray, x: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Feed grid samples (NaN = missing); get ``(t_s, flow_ml_s, raw_flow_ml_s)``.
 
-        Samples inside a gap are returned once the gap ends (or is declared
-        long), so the output may trail the input by the gap length.
+        A gap is bridged once a median window of samples after it has arrived,
+        so output may trail the input by the gap plus ``median_s``.
         """
-        t = np.concatenate([self._pending, t_s])
-        x = np.concatenate([np.full(self._pending.size, np.nan), x])
-        self._pending = np.empty(0)
+        t = np.r_[self._pending_t, t_s]
+        x = np.r_[self._pending_x, x * self.ml_per_unit]
+        self._pending_t = self._pending_x = np.empty(0)
         out_f = np.full(t.size, np.nan)
         out_r = np.full(t.size, np.nan)
         missing = ~np.isfinite(x)
-        if not missing.any():
-            out_f[:], out_r[:] = self._run(x)
-            return t, out_f, out_r
         edges = np.flatnonzero(np.diff(np.r_[0, missing.view(np.int8), 0]))
-        pos = 0
+        window = self._median.window
         max_fill = int(self.params.max_fill_s * self.params.rate_hz)
-        for start, stop in zip(edges[::2], edges[1::2]):
+        pos = 0
+        for start, stop in zip(edges[::2], edges[1::2], strict=True):
             if start > pos:
                 out_f[pos:start], out_r[pos:start] = self._run(x[pos:start])
-            if stop == t.size and stop - start <= max_fill:  # gap still open: wait for its end
-                self._pending = t[start:stop]
-                return t[:start], out_f[:start], out_r[:start]
-            if stop - start > max_fill or self._last_x is None:
-                self._restart()
-            else:
-                fill = self._last_x + (x[stop] - self._last_x) * np.arange(1, stop - start + 1) / (
-                    stop - start + 1
-                )
-                out_f[start:stop], out_r[start:stop] = self._run(fill)
             pos = stop
+            if stop - start > max_fill or self._recent.size == 0:
+                self._restart()  # flow across a long gap is unknown
+                continue
+            after = x[stop : stop + window]
+            settled = after.size == window or (after.size and not np.isfinite(after).all())
+            if not settled:  # wait for enough samples after the gap to know its level
+                self._pending_t, self._pending_x = t[start:], x[start:]
+                return t[:start], out_f[:start], out_r[:start]
+            after = after[: int(np.argmin(np.isfinite(np.r_[after, np.nan])))]
+            # Bridge between robust levels on either side (medians, centred in time), so a
+            # pump spurt at the gap's edge does not tilt the bridge.
+            x0, x1 = float(np.median(self._recent)), float(np.median(after))
+            i0 = start - (self._recent.size + 1) / 2
+            i1 = stop + (after.size - 1) / 2
+            fill = x0 + (x1 - x0) * (np.arange(start, stop) - i0) / (i1 - i0)
+            out_f[start:stop], out_r[start:stop] = self._run(fill)
         if pos < t.size:
             out_f[pos:], out_r[pos:] = self._run(x[pos:])
         return t, out_f, out_r
@@ -102,20 +124,39 @@ class FlowEstimator:
         """A long gap: flow is unknown, filters start afresh with the next sample."""
         self._median.reset()
         self._lowpass.reset()
-        self._last_x = None
-        self._last_m = None
+        self._steps.reset()
+        self._recent = np.empty(0)
+        self._tail_m = None
 
     def _run(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Flow of a run of finite samples."""
-        self._last_x = float(x[-1])
-        m = self._median.process(x * self.ml_per_unit)
+        """Flow of a run of finite samples (mL or mL/s)."""
+        self._recent = np.r_[self._recent, x][-self._median.window :]
         if self._cumulative:
-            prev = m[0] if self._last_m is None else self._last_m
-            step = np.diff(np.r_[prev, m])
-            jump = np.abs(step) > self.params.max_step_ml_s / self.params.rate_hz
-            self.steps_removed += int(jump.sum())
-            raw = np.where(jump, 0.0, step) * self.params.rate_hz
-            self._last_m = float(m[-1])
-        else:
-            raw = m
+            return self._lowpass.process(
+                raw := self._differentiate(self._median.process(self._steps.process(x)))
+            ), raw
+        m = self._median.process(x)
+        raw = m
         return self._lowpass.process(raw), raw
+
+    def _differentiate(self, m: np.ndarray) -> np.ndarray:
+        """Flow from a cumulative channel (mL -> mL/s) with artifact jumps cut out.
+
+        An increment is cut when any window of 1..``_JUMP_LAGS`` samples around it rose or
+        fell faster than ``max_step_ml_s``: a tare, a hand on the bottle or the bottle
+        lifted off, even with soft edges. Deciding needs ``_JUMP_LAGS - 1`` samples after
+        the increment, so the output is that much late (a fixed delay).
+        """
+        lags = _JUMP_LAGS
+        if self._tail_m is None:
+            self._tail_m = np.full(2 * lags, m[0])
+        ext = np.r_[self._tail_m, m]
+        self._tail_m = ext[-2 * lags :]
+        q = np.arange(ext.size - m.size - (lags - 1), ext.size - (lags - 1))
+        cut = np.zeros(q.size, bool)
+        for k in range(1, lags + 1):
+            big = np.abs(ext[k:] - ext[:-k]) > self.params.max_step_ml_s * k / self.params.rate_hz
+            counts = np.r_[0, np.cumsum(big)]
+            cut |= counts[q] > counts[q - k]
+        self.jumps_cut += int(cut.sum())
+        return np.where(cut, 0.0, ext[q] - ext[q - 1]) * self.params.rate_hz

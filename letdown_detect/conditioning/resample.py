@@ -111,6 +111,7 @@ class Resampler:
             nxt_vals[holes],
             prev_last_t[holes],
             nxt_first_t[holes],
+            strict=False,
         ):
             if t1 - t0 > self.gap_s:
                 self.gaps += 1

@@ -23,7 +23,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.ndimage import minimum_filter1d
+from scipy.ndimage import maximum_filter1d, minimum_filter1d
 
 from ..conditioning.filters import EwMean
 from ..model import Event
@@ -51,21 +51,18 @@ class LetdownDetector:
         config: detector parameters.
         delay_s: how late the flow estimate shows a rise (filter delay), s;
             removed from reported onsets and ends.
-        noise_gain: ratio of the smoothed flow's noise to the raw-minus-smoothed
-            residual's (from the low-pass design).
     """
 
-    def __init__(
-        self, channel: str, config: DetectorConfig, delay_s: float, noise_gain: float
-    ) -> None:
+    def __init__(self, channel: str, config: DetectorConfig, delay_s: float) -> None:
         self.channel = channel
         self.config = config
         self.delay_s = delay_s
-        self.noise_gain = noise_gain
         rate = config.rate_hz
-        self._window = int(round(config.baseline_s * rate)) | 1
-        self._history = self._window + int(round(120.0 * rate))
-        self._confirm = max(1, int(round(config.confirm_s * rate)))
+        self._window = round(config.baseline_s * rate) | 1
+        self._history = self._window + round(120.0 * rate)
+        self._confirm = max(1, round(config.confirm_s * rate))
+        self._lag = max(1, round(config.noise_lag_s * rate))
+        self._dip = round(config.dip_s * rate) | 1
         self._noise = EwMean(config.noise_tau_s, rate)
         self.reset()
 
@@ -81,26 +78,34 @@ class LetdownDetector:
         self._active: _Running | None = None  # rising or at its peak
         self._open: _Running | None = None  # not yet complete (may be the active one)
         self._last_t: float | None = None
+        self._first_f: float | None = None  # pads the look-back before the stream began
         self._floor_age = 0  # samples the baseline may look back over (capped at the window)
         self._floor_min = np.inf  # lowest flow over those samples while fewer than a window
 
-    def process(self, t_s: np.ndarray, flow_ml_s: np.ndarray, raw_ml_s: np.ndarray) -> list[Event]:
-        """Feed grid samples of smoothed and raw flow (NaN samples are skipped).
+    def process(self, t_s: np.ndarray, flow_ml_s: np.ndarray) -> list[Event]:
+        """Feed grid samples of smoothed flow, mL/s (NaN samples are skipped).
 
         Returns:
             Events detected (``end_s is None``) or completed within this chunk.
         """
-        ok = np.isfinite(flow_ml_s) & np.isfinite(raw_ml_s)
-        t, f, raw = t_s[ok], flow_ml_s[ok], raw_ml_s[ok]
+        ok = np.isfinite(flow_ml_s)
+        t, f = t_s[ok], flow_ml_s[ok]
         if t.size == 0:
             return []
         cfg = self.config
-        sigma = self._noise.process(np.abs(raw - f)) * 1.25 * self.noise_gain
+        if self._first_f is None:
+            self._first_f = float(f[0])
+        sigma = self._noise_sigma(f)
         volume = np.cumsum(np.r_[self._volume, np.maximum(f, 0.0) / cfg.rate_hz])[1:]
-        pad = self._window - 1 - self._hist_f.size
-        head = np.r_[np.full(max(pad, 0), f[0]), self._hist_f[-(self._window - 1) :]]
-        rolling = minimum_filter1d(np.r_[head, f], self._window, origin=self._window // 2)
-        rolling = rolling[head.size :]
+        # Baseline = lowest flow over the look-back after closing dips shorter than
+        # dip_s (rolling max then rolling min): a flow estimate that dips (an artifact)
+        # and recovers is not a new rise. Flow is never negative.
+        w, d = self._window, self._dip
+        past = self._hist_f[-(w + d - 2) :]
+        ext = np.r_[np.full(w + d - 2 - past.size, self._first_f), past, f]
+        closed = maximum_filter1d(ext, d, origin=d // 2)[d - 1 :]
+        rolling = minimum_filter1d(closed, w, origin=w // 2)[w - 1 :]
+        closed = closed[w - 1 :]
         # Look-back arrays: history followed by this chunk.
         all_t = np.r_[self._hist_t, t]
         all_f = np.r_[self._hist_f, f]
@@ -110,10 +115,10 @@ class LetdownDetector:
         i, n = 0, t.size
         while i < n:
             if self._armed:
-                base = self._baseline(f[i:], rolling[i:])
+                base = self._baseline(closed[i:], rolling[i:])
                 threshold = np.maximum(
                     np.maximum(cfg.min_rise_ml_s, cfg.noise_k * sigma[i:]),
-                    cfg.rel_rise * np.maximum(base, 0.0),
+                    cfg.rel_rise * base,
                 )
                 above = (f[i:] - base) > threshold
                 j, run = _first_run(above, self._run, self._confirm)
@@ -121,12 +126,12 @@ class LetdownDetector:
                 if k >= 0 and (j < 0 or k < j):
                     events.append(self._complete(t[i + k], all_t, all_v))
                     self._run = _run_after(above[: k + 1], self._run)
-                    self._advance_floor(f[i : i + k + 1])
+                    self._advance_floor(closed[i : i + k + 1])
                     i += k + 1
                     continue
                 if j < 0:
                     self._run = run
-                    self._advance_floor(f[i:])
+                    self._advance_floor(closed[i:])
                     break
                 events.extend(
                     self._detect(i + j + offset, all_t, all_f, all_v, base[j], threshold[j])
@@ -144,7 +149,7 @@ class LetdownDetector:
                 self._run = 0
                 # A new letdown must rise from flow after this point, not from before the last one.
                 self._floor_age, self._floor_min = 0, np.inf
-                self._advance_floor(f[i + r : i + r + 1])
+                self._advance_floor(closed[i + r : i + r + 1])
                 i += r + 1
         keep = self._history
         self._hist_t, self._hist_f, self._hist_v = all_t[-keep:], all_f[-keep:], all_v[-keep:]
@@ -158,11 +163,21 @@ class LetdownDetector:
             return []
         return [self._complete(self._last_t, self._hist_t, self._hist_v)]
 
-    def _baseline(self, f: np.ndarray, rolling: np.ndarray) -> np.ndarray:
+    def _noise_sigma(self, f: np.ndarray) -> np.ndarray:
+        """Running noise of the smoothed flow, mL/s, from its second difference at a lag of
+        ``noise_lag_s``: blind to steady decays, so it measures wobble, not trends."""
+        lag = self._lag
+        past = self._hist_f[-2 * lag :]
+        ext = np.r_[np.full(2 * lag - past.size, self._first_f), past, f]
+        d2 = ext[2 * lag :] - 2.0 * ext[lag:-lag] + ext[: -2 * lag]
+        # E|d2| = sqrt(6) * sqrt(2/pi) * sigma for independent Gaussian noise at that lag.
+        return self._noise.process(np.abs(d2)) / 1.954
+
+    def _baseline(self, closed: np.ndarray, rolling: np.ndarray) -> np.ndarray:
         """Flow a rise starts from: the rolling minimum, but never from before a re-arm."""
-        age = self._floor_age + np.arange(1, f.size + 1)
-        since = np.minimum.accumulate(np.r_[self._floor_min, f])[1:]
-        return np.where(age < self._window, since, rolling)
+        age = self._floor_age + np.arange(1, closed.size + 1)
+        since = np.minimum.accumulate(np.r_[self._floor_min, closed])[1:]
+        return np.maximum(np.where(age < self._window, since, rolling), 0.0)
 
     def _advance_floor(self, f: np.ndarray) -> None:
         """Account consumed samples in the baseline's look-back limits."""
