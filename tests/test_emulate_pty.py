@@ -74,13 +74,13 @@ def test_binary_session_arrives_exactly_across_the_device_clock_wrap():
 
 def test_text_session_arrives_to_the_printed_precision():
     proc, path = _emulate(
-        "--speed", "inf", "--seed", "5", "--duration", "60", "--mode", "text",
+        "--speed", "inf", "--seed", "5", "--duration", "120", "--mode", "text",
         "--kind", "pressure_pa",
     )  # fmt: skip
     decoder = StreamDecoder(default_channels=("weight_g",))
     items = _read_all(path, decoder)
     assert proc.wait(timeout=30) == 0
-    data = VirtualPump.simulated(kind="pressure_pa", seed=5, duration_s=60).recording.data
+    data = VirtualPump.simulated(kind="pressure_pa", seed=5, duration_s=120).recording.data
     info = next(i for i in items if isinstance(i, DeviceInfo))
     assert info.channels == ("pressure_pa",) and info.calibration == {"pa_per_ml": 5.0}
     t_device_s, values = _samples(items)
