@@ -57,7 +57,7 @@ def summary_view(summary: pd.DataFrame) -> pd.DataFrame:
             "length": ok["duration_s"].map(clock_text),
             "letdowns": ok["letdowns"],
             "first at": ok["time_to_first_letdown_s"].map(clock_text),
-            "volume mL": ok["volume_ml"].round(0),
+            "volume mL": ok["volume_ml"].round(0).astype("Int64"),
             "mL/letdown": ok["mean_volume_per_letdown_ml"].round(1),
             "80% at": ok["time_to_80pct_volume_s"].map(clock_text),
         }

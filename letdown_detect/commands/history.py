@@ -25,6 +25,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Write the history image and print the per-session table."""
+    import pandas as pd
     from rich.console import Console
 
     from ..errors import ConfigError
@@ -32,6 +33,7 @@ def run(args: argparse.Namespace) -> int:
     from ..research.plot import save_plot
     from ..research.tables import frame_table
     from ..store.db import Store, default_db_path
+    from ..summary import clock_text
 
     path = default_db_path(args.db)
     if not path.exists():
@@ -45,9 +47,23 @@ def run(args: argparse.Namespace) -> int:
     if sessions.empty:
         raise ConfigError(f"{path}: the session store has no sessions yet", "db")
     out = save_plot(plot_history(sessions, answers), args.out)
-    shown = sessions.assign(start_utc=sessions["start_utc"].dt.strftime("%Y-%m-%d %H:%M"))
+    shown = pd.DataFrame(
+        {
+            "start (UTC)": sessions["start_utc"].dt.strftime("%Y-%m-%d %H:%M"),
+            "length": sessions["duration_s"].map(clock_text),
+            "letdowns": sessions["letdowns"],
+            "felt": sessions["felt_letdowns"],
+            "first at": sessions["time_to_first_letdown_s"].map(clock_text),
+            "mL": sessions["volume_ml"].round(0).astype("Int64"),
+            "moods": sessions["mood_answers"],
+            "worst": sessions["mood_max"].astype("Int64"),
+        }
+    )
     console = Console(file=sys.stdout)
-    console.print(frame_table(shown.drop(columns="session_id"), title="sessions"))
+    if (sessions["kind"] != "pumping").any():
+        shown.insert(1, "kind", sessions["kind"])
+    title = "sessions (moods: answers given; worst: highest 0-10 unpleasant-feelings score)"
+    console.print(frame_table(shown, title=title))
     console.print(HISTORY_NOTE, markup=False, highlight=False)
     print(out)
     return 0

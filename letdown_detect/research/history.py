@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 from matplotlib.dates import AutoDateLocator, ConciseDateFormatter
 from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
 
 from ..store.db import Store
 
@@ -83,11 +84,14 @@ def plot_history(sessions: pd.DataFrame, answers: pd.DataFrame) -> Figure:
     when = sessions["start_utc"]
     width = _bar_width(when)
     axes[0].bar(when, sessions["letdowns"], width=width, color="#1f6fb4", label="detected")
-    axes[0].plot(when, sessions["felt_letdowns"], "*", color="#db2777", ms=10, label="felt")
+    felt = sessions["felt_letdowns"].where(sessions["felt_letdowns"] > 0)
+    axes[0].plot(when, felt, "*", color="#db2777", ms=12, label="felt (marked by the parent)")
     axes[0].set_ylabel("letdowns")
+    axes[0].yaxis.set_major_locator(MaxNLocator(integer=True))
     axes[0].legend(loc="upper left", fontsize=8)
     axes[1].plot(when, sessions["time_to_first_letdown_s"] / 60.0, "o-", color="#1f6fb4")
     axes[1].set_ylabel("first letdown (min)")
+    axes[1].set_ylim(bottom=0)
     axes[2].bar(when, sessions["volume_ml"].fillna(0), width=width, color="#7c3aed")
     axes[2].set_ylabel("volume (mL)")
     styles = {

@@ -1,0 +1,36 @@
+"""`letdown report`: one self-contained HTML file a reader can open offline."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from letdown_detect.cli import main
+from letdown_detect.recording import read_events, read_recording, write_recording
+from letdown_detect.research.report import DISCLAIMER
+
+EXAMPLES = Path(__file__).resolve().parents[1] / "recordings"
+
+
+def test_report_embeds_the_plot_and_scores_against_annotations(tmp_path: Path, capsys) -> None:
+    out = tmp_path / "weight_single.html"
+    assert main(["report", str(EXAMPLES / "weight_single.csv"), "-o", str(out)]) == 0
+    assert capsys.readouterr().out.strip() == str(out)
+    html = out.read_text(encoding="utf-8")
+    assert html.startswith("<!DOCTYPE html>")
+    assert re.search(r'<img [^>]*src="data:image/png;base64,[A-Za-z0-9+/=]{20000,}"', html)
+    assert not re.search(r'(src|href)="(https?:)?//', html), "nothing may load from elsewhere"
+    assert "Time to first letdown" in html and "Time to 80% of volume" in html
+    assert "Detections against the annotations" in html
+    assert '<td class="name">f1</td>' in html and '<td class="name">recall</td>' in html
+    assert "not a diagnosis" in html and "lactation consultant" in html
+    annotated = (read_events(EXAMPLES / "weight_single.events.csv")["label"] == "letdown").sum()
+    assert f"<td>{annotated}</td>" in html
+
+
+def test_report_without_annotations_has_no_scores(tmp_path: Path) -> None:
+    path = write_recording(read_recording(EXAMPLES / "volume_single.csv"), tmp_path / "v.csv")
+    assert main(["report", str(path)]) == 0
+    html = (tmp_path / "v.report.html").read_text(encoding="utf-8")
+    assert "Detections against the annotations" not in html
+    assert DISCLAIMER in html
