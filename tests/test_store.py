@@ -204,3 +204,46 @@ def test_still_locked_at_the_end_writes_a_private_rescue_file_that_import_replay
         assert replay_rescue(rescue, store) == 4
         assert store.query("SELECT end_s FROM events")[0][0] == 150.0
         assert store.query("SELECT duration_s FROM sessions")[0][0] == 300.0
+
+
+@pytest.mark.timeout(120)
+def test_live_session_with_the_live_options_lands_prompts_and_diary_answers(tmp_path):
+    """A simulated pump session through ``letdown live``'s loop, with ``--mood-from``."""
+    import argparse
+
+    from letdown_detect.clock import VirtualClock
+    from letdown_detect.live import LiveSession
+    from letdown_detect.mood.live_options import add_live_options, sinks_from_options
+    from letdown_detect.sources.simulated import SimulatedSource
+
+    db = tmp_path / "l.sqlite3"
+    diary = tmp_path / "diary.csv"
+    diary.write_text("100,5,dread\n")
+    parser = argparse.ArgumentParser()
+    add_live_options(parser)
+    args = parser.parse_args(["--db", str(db), "--mood-from", str(diary), "--mood-port", "0"])
+    sinks = sinks_from_options(args, config={}, log=io.StringIO())
+    clock = VirtualClock(START)
+    source = SimulatedSource(clock=clock, speed=50, seed=0, duration_s=300)
+    live = LiveSession(source, sinks, clock=clock, duration_s=300)
+    summary = asyncio.run(live.run())
+
+    assert not live.sink_errors
+    with Store(db) as store:
+        (session,) = store.query("SELECT * FROM sessions")
+        events = store.query("SELECT onset_s, end_s FROM events WHERE label = 'letdown'")
+        prompts = store.query("SELECT kind, letdown_onset_s, status FROM prompts ORDER BY number")
+        answers = store.query(
+            "SELECT a.score, a.channel, p.letdown_onset_s FROM answers a"
+            " JOIN prompts p ON p.id = a.prompt_id"
+        )
+    assert session["start_utc"] == START.isoformat() and session["end_utc"] is not None
+    onsets = [e.onset_s for e in summary.letdowns]
+    assert onsets  # the detection itself is tested elsewhere
+    assert sorted(e["onset_s"] for e in events) == pytest.approx(onsets)
+    assert all(e["end_s"] is not None for e in events)
+    assert [p["letdown_onset_s"] for p in prompts if p["kind"] == "letdown"] == pytest.approx(
+        onsets
+    )
+    assert [tuple(a)[:2] for a in answers] == [(5, "diary")]
+    assert answers[0]["letdown_onset_s"] == pytest.approx(onsets[0])

@@ -53,6 +53,8 @@ class DmerCriteria:
     """A baseline score at or above this is low mood (moderate or worse)."""
     low_fraction: float = 0.5
     """Share of baseline answers at ``low_score`` or above that means low mood between."""
+    same_wave_s: float = 60.0
+    """Onsets this close (a felt mark beside a detection) are one letdown."""
 
 
 @dataclass(frozen=True)
@@ -166,7 +168,7 @@ def _classify(
     session: SessionMood, c: DmerCriteria
 ) -> tuple[dict[float, list[MoodAnswer]], list[MoodAnswer]]:
     """Answers by the letdown they belong to, and the valid baseline answers."""
-    waves = _waves(session.letdown_onsets_s, c.before_s)
+    waves = _waves(session.letdown_onsets_s, c.same_wave_s)
     by_wave: dict[float, list[MoodAnswer]] = {}
     baseline = []
     for a in session.answers:

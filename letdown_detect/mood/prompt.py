@@ -46,8 +46,9 @@ class PromptConfig:
     """At most one baseline prompt per this interval (counted from the last prompt asked)."""
     max_baseline: int = 3
     """Baseline prompts per session."""
-    same_wave_s: float = 120.0
-    """A letdown (or felt mark) this close to the previous prompted onset is the same wave."""
+    same_wave_s: float = 60.0
+    """A letdown (or felt mark) this close to the previous prompted onset is the same wave
+    (a felt mark beside a detection); separate ejections come minutes apart."""
 
     def __post_init__(self) -> None:
         for name in ("expiry_s", "baseline_gap_s", "baseline_interval_s", "same_wave_s"):
