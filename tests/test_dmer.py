@@ -247,3 +247,23 @@ def test_hopeless_ticked_shows_where_to_get_help_now(db):
     assert result.crisis
     for text in (to_text(result), to_html(result, START), to_dict(result)["crisis"]):
         assert "get help now" in text.lower() and "emergency" in text
+
+
+@pytest.mark.parametrize("module", ["dmer", "prompt", "tracker"])
+def test_mood_core_does_no_io_and_reads_no_clock(module):
+    """The analysis and the scheduler take time as data (ast walk of their imports)."""
+    import ast
+    from pathlib import Path
+
+    import letdown_detect.mood as mood
+
+    source = (Path(mood.__file__).parent / f"{module}.py").read_text()
+    imported = set()
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.Import):
+            imported |= {a.name.split(".")[0] for a in node.names}
+        elif isinstance(node, ast.ImportFrom) and node.level == 0:
+            imported.add(node.module.split(".")[0])
+    forbidden = {"sqlite3", "asyncio", "threading", "time", "serial", "bleak", "socket", "os"}
+    assert imported.isdisjoint(forbidden)
+    assert "datetime.now" not in source and "utcnow" not in source
