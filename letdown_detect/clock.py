@@ -167,8 +167,11 @@ class DeviceClock:
             self._envelope.clear()
             self._bin = None
             self._newest_s = None
+        # map with what was known before this arrival: learning from it only moves the
+        # map from its newest sample on, so earlier samples never shift later
+        out = self.to_host(t)
         self._observe(newest, host_s)
-        return self.to_host(t)
+        return out
 
     def _restarted(self, newest: float, host_s: float) -> bool:
         predicted = float(self.to_host(np.array([newest]))[0])

@@ -150,7 +150,8 @@ class LiveSession:
         self._reconnects = 0
         self._gaps = 0
         self._connected = False
-        self._dropped = 0
+        #: Samples dropped because they did not move session time forward (or came before it).
+        self.dropped_samples = 0
         self._info: SourceInfo | None = None
 
     # --- SessionControl -------------------------------------------------
@@ -215,14 +216,15 @@ class LiveSession:
         """
         from .pipeline import Pipeline
 
+        # the session starts now: device samples buffered from before are dropped
+        host0, start_utc = self.clock.monotonic(), self.clock.utc()
         info = self._info = await self.source.open()
         self._connected = True
         try:
             pipeline = Pipeline(info.channels, calibration=info.calibration, config=self.config)
-            host0 = self.clock.monotonic()
             self.session = SessionInfo(
                 session_id=uuid.uuid4().hex[:12],
-                start_utc=self.clock.utc(),
+                start_utc=start_utc,
                 source=self.source.description,
                 kind=self.kind,
                 record_dir=self.record_dir,
@@ -295,15 +297,15 @@ class LiveSession:
             t = block.t_s
         else:
             t = device_clock.map(block.t_s, arrival.host_s) - host0
-        keep = np.isfinite(t)
+        keep = np.isfinite(t) & (t >= 0.0)
         # samples must move time forward: reordered or repeated ones are dropped and counted
         floor = -np.inf if self._last_t_s is None else self._last_t_s
         keep &= t > np.fmax.accumulate(np.concatenate(([floor], t[:-1])))
+        self.dropped_samples += int((~keep).sum())
         if self.duration_s is not None:
             if t[keep].size and t[keep][-1] >= self.duration_s:
                 self._stop = True
             keep &= t < self.duration_s
-        self._dropped += int((~keep).sum() - (~np.isfinite(t)).sum())
         return SampleBlock(t[keep], block.values[keep], block.channels)
 
     def _handle(self, block: SampleBlock, pipeline: Any) -> None:

@@ -101,3 +101,19 @@ def test_virtual_clock_advances_only_when_slept() -> None:
     asyncio.run(nap())
     assert clock.monotonic() == 2.5
     assert (clock.utc() - before).total_seconds() == 2.5
+
+
+@pytest.mark.parametrize("rate_error", [0.015, -0.015])
+def test_a_frame_straddling_a_long_gap_never_maps_before_earlier_samples(rate_error: float) -> None:
+    frames = _stream(200.0, rate_error, seed=6)
+    dev = np.concatenate([f[0] for f in frames[400:]])
+    true = np.concatenate([f[1] for f in frames[400:]])
+    # the device lost 20 s of samples; the frame that spans the hole arrives after it
+    keep = (true < true[0] + 2.1) | (true > true[0] + 22.0)
+    dev, true = dev[keep], true[keep]
+    tail = [
+        (dev[i : i + FRAME], true[i : i + FRAME], true[i + FRAME - 1] + 0.01)
+        for i in range(0, dev.size - FRAME + 1, FRAME)
+    ]
+    mapped, _ = _run(DeviceClock(), frames[:400] + tail)
+    assert np.all(np.diff(mapped) > 0)
