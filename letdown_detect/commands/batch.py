@@ -7,6 +7,8 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from .detect import add_param_option
+
 if TYPE_CHECKING:
     import pandas as pd
 
@@ -36,6 +38,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "(e.g. tcp://10.0.0.5:8786); workers must see the same paths",
     )
     p.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+    add_param_option(p)
     p.set_defaults(func=run)
 
 
@@ -71,6 +74,7 @@ def run(args: argparse.Namespace) -> int:
 
     from ..research.batch import detect_many, find_recordings
     from ..research.tables import frame_table
+    from .detect import config_from_params
 
     exclude = [args.out, summary_path(args.out)] if args.out else []
     paths = find_recordings(args.inputs, exclude=exclude)
@@ -87,21 +91,22 @@ def run(args: argparse.Namespace) -> int:
         task = bar.add_task("detecting", total=len(paths))
         result = detect_many(
             paths,
+            config=config_from_params(args.param),
             workers=args.workers,
             dask=args.dask,
             progress=lambda done, _total: bar.update(task, completed=done),
         )
     for row in result.failures.itertuples():
-        err.print(f"letdown: skipped {row.error}", markup=False, highlight=False)
+        print(f"letdown: skipped {row.error}", file=sys.stderr)
     if args.out:
         args.out.parent.mkdir(parents=True, exist_ok=True)
         result.events.to_csv(args.out, index=False, float_format="%.3f")
         result.summary.to_csv(summary_path(args.out), index=False, float_format="%.3f")
         ok = len(result.summary) - len(result.failures)
-        err.print(
+        print(
             f"{len(result.events)} letdowns in {ok} recordings -> {args.out}, "
             f"{summary_path(args.out)}",
-            highlight=False,
+            file=sys.stderr,
         )
     else:
         Console(file=sys.stdout).print(frame_table(summary_view(result.summary)))

@@ -8,6 +8,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from .detect import add_param_option
+
 SPEC_HELP = (
     "'annotator:NAME' (two annotators: both as references, plus their agreement), "
     "'params:KEY=VALUE[,KEY=VALUE...]' or 'params:FILE.json' (detector parameters), "
@@ -37,6 +39,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     out.add_argument("--json", action="store_true", help="print JSON instead of tables")
     out.add_argument("--csv", type=Path, metavar="OUT", help="also write all rows to this CSV")
     p.add_argument("-j", "--workers", type=int, help="worker processes (default: all cores)")
+    add_param_option(p)
     p.set_defaults(func=run)
 
 
@@ -47,43 +50,24 @@ def parse_spec(spec: str) -> tuple[str, Any]:
         ConfigError: an unknown form, parameter or value.
     """
     from ..errors import ConfigError
-    from ..params import DetectorConfig
+    from .detect import config_from_params
 
     kind, _, value = spec.partition(":")
     if spec == "default":
-        return "params", DetectorConfig()
+        return "params", config_from_params([])
     if kind == "annotator" and value:
         return "annotator", value
     if kind != "params" or not value:
         raise ConfigError(f"--compare {spec!r}: expected {SPEC_HELP}", "compare")
-    if value.endswith(".json"):
-        try:
-            params = json.loads(Path(value).read_text(encoding="utf-8"))
-        except (OSError, json.JSONDecodeError) as exc:
-            raise ConfigError(
-                f"--compare {spec!r}: cannot read {value} ({exc})", "compare"
-            ) from None
-        if not isinstance(params, dict):
-            raise ConfigError(f"{value}: expected a JSON object of detector parameters", "compare")
-    else:
-        params = {}
-        for item in value.split(","):
-            key, _, number = item.partition("=")
-            try:
-                params[key.strip()] = float(number)
-            except ValueError:
-                raise ConfigError(
-                    f"--compare {spec!r}: expected KEY=NUMBER, got {item!r}", "compare"
-                ) from None
-    known = DetectorConfig.__dataclass_fields__
-    unknown = sorted(set(params) - set(known))
-    if unknown:
-        raise ConfigError(
-            f"--compare {spec!r}: unknown detector parameter {unknown[0]!r}; "
-            f"known: {', '.join(known)}",
-            "compare",
-        )
-    return "params", DetectorConfig(**params)
+    if not value.endswith(".json"):
+        return "params", config_from_params(value.split(","))
+    try:
+        params = json.loads(Path(value).read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError) as exc:
+        raise ConfigError(f"{value}: cannot read detector parameters ({exc})", "compare") from None
+    if not isinstance(params, dict):
+        raise ConfigError(f"{value}: expected a JSON object of detector parameters", "compare")
+    return "params", config_from_params([f"{k}={v}" for k, v in params.items()])
 
 
 def run(args: argparse.Namespace) -> int:
@@ -94,8 +78,9 @@ def run(args: argparse.Namespace) -> int:
     from ..research.batch import find_recordings
     from ..research.compare import evaluate_recordings
     from ..research.tables import frame_table
+    from .detect import config_from_params
 
-    configs: dict[str, Any] = {"detector": None}
+    configs: dict[str, Any] = {"detector": config_from_params(args.param)}
     annotators = [args.annotator] if args.annotator else []
     if args.compare:
         (kind_a, a), (kind_b, b) = map(parse_spec, args.compare)
@@ -110,9 +95,8 @@ def run(args: argparse.Namespace) -> int:
             configs = {args.compare[0]: a, args.compare[1]: b}
     paths = find_recordings(args.inputs, exclude=[args.csv] if args.csv else [])
     result = evaluate_recordings(paths, configs, annotators, args.tolerance, args.workers)
-    err = Console(stderr=True, highlight=False)
     for row in result.skipped.itertuples():
-        err.print(f"letdown: skipped {row.recording}: {row.reason}", markup=False)
+        print(f"letdown: skipped {row.recording}: {row.reason}", file=sys.stderr)
     if result.scores.empty:
         raise ConfigError(
             "no annotated recordings: expected NAME.events.csv beside each NAME.csv in "
@@ -126,7 +110,7 @@ def run(args: argparse.Namespace) -> int:
         return 0
     if args.csv:
         result.scores.to_csv(args.csv, index=False, float_format="%.4f")
-        err.print(f"wrote {len(result.scores)} rows to {args.csv}")
+        print(f"wrote {len(result.scores)} rows to {args.csv}", file=sys.stderr)
     shown = {
         "recording": "recording",
         "comparison": "comparison",
