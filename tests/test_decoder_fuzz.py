@@ -113,24 +113,24 @@ _damage = st.one_of(
 )
 
 
-def _apply(frame: bytes, damage: tuple) -> tuple[bytes, bool]:
-    """The bytes that reach the host for ``frame``, and whether the frame is intact."""
+def _apply(frame: bytes, damage: tuple) -> bytes:
+    """The bytes that reach the host for ``frame``."""
     kind = damage[0]
     if kind == "keep":
-        return frame, True
+        return frame
     if kind == "noise":
-        return damage[1] + frame, True
+        return damage[1] + frame
     if kind == "flip":
         data = bytearray(frame)
         bits = {b % (8 * len(frame)) for b in damage[1]}
         for bit in bits:
             data[bit // 8] ^= 1 << (bit % 8)
-        return bytes(data), False
+        return bytes(data)
     if kind == "cut_tail":
-        return frame[: -(1 + damage[1] % (len(frame) - 1))], False
+        return frame[: -(1 + damage[1] % (len(frame) - 1))]
     if kind == "cut_head":
-        return frame[1 + damage[1] % (len(frame) - 1) :], False
-    return b"", False
+        return frame[1 + damage[1] % (len(frame) - 1) :]
+    return b""
 
 
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -141,20 +141,17 @@ def _apply(frame: bytes, damage: tuple) -> tuple[bytes, bool]:
 )
 def test_every_intact_frame_survives_corruption_and_nothing_else_is_emitted(seed, damages, cuts):
     frames = _stream(30, seed)
-    sent, intact = [], []
-    for frame, damage in zip(frames, damages, strict=True):
-        data, ok = _apply(frame, damage)
-        sent.append(data)
-        intact.append(ok)
+    sent = b"".join(_apply(frame, damage) for frame, damage in zip(frames, damages, strict=True))
+    # a frame is intact when its bytes reach the host unbroken (a cut tail followed by a
+    # cut head can even rebuild one)
+    intact = [frame in sent for frame in frames]
     # a clean tail at least one frame long: every candidate before it must be resolved
     tail = _stream(60, seed + 1)[30:]
     assert sum(map(len, tail)) >= protocol.MAX_FRAME
     dec = StreamDecoder(CHANNELS)
-    got = [_key(i) for part in _split(b"".join(sent + tail), cuts) for i in dec.feed(part)]
+    got = [_key(i) for part in _split(sent + b"".join(tail), cuts) for i in dec.feed(part)]
     expected = _decode_each([f for f, ok in zip(frames, intact, strict=True) if ok] + tail)
     assert got == expected  # nothing waits for finish(): resync within one frame length
     assert dec.finish() == []
     first = intact.index(True) if True in intact else len(frames)
     assert dec.stats.lost_frames == intact[first:].count(False)
-    if any(d[0] in ("flip", "cut_tail", "cut_head") for d in damages):
-        assert dec.stats.resyncs >= 1
