@@ -290,3 +290,15 @@ def test_session_stop_after_a_crash_clears_the_stale_state(tmp_path, capsys, mon
     state.write_text(json.dumps({"pid": dead.pid, "session_id": "abc"}))
     code, _, err = letdown(["session", "stop", "--db", str(db)], capsys, monkeypatch)
     assert code == 0 and "had already ended" in err and not state.exists()
+
+
+def test_mood_section_of_the_config_file_sets_timing_and_names_bad_keys(tmp_path):
+    from letdown_detect.errors import ConfigError
+    from letdown_detect.mood.live_options import mood_settings
+
+    settings = mood_settings({"mood": {"expiry_s": 300, "max_baseline": 1}})
+    assert (settings["expiry_s"], settings["max_baseline"], settings["port"]) == (300, 1, 0)
+    with pytest.raises(ConfigError, match="did you mean 'expiry_s'"):
+        mood_settings({"mood": {"expiry": 300}})
+    with pytest.raises(ConfigError, match=r"mood\.lan must be true or false"):
+        mood_settings({"mood": {"lan": "yes"}})
