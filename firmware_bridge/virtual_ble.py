@@ -72,6 +72,7 @@ class VirtualPeripheral:
         self.connections = 0
         self.tare_requests = 0
         self._packets: Iterator[tuple[float, bytes]] = iter(pump.packets())
+        self._held: tuple[float, bytes] | None = None
         self._client: VirtualPumpClient | None = None
         self.finished = asyncio.Event()
 
@@ -96,7 +97,9 @@ class VirtualPeripheral:
         """
         self.available = available
         for _ in range(lost_frames):
-            next(self._packets, None)
+            if self._held is None:
+                next(self._packets, None)
+            self._held = None
         client, self._client = self._client, None
         if client is not None:
             client.lose_link()
@@ -115,12 +118,18 @@ class VirtualPeripheral:
         """Notify every remaining frame, paced by the session clock."""
         loop = asyncio.get_running_loop()
         start, first_due = loop.time(), None
-        for due_s, frame in self._packets:
+        while True:
+            if self._held is None:  # held across a dropped link: it was never sent
+                self._held = next(self._packets, None)
+                if self._held is None:
+                    self.finished.set()
+                    return
+            due_s, frame = self._held
             first_due = due_s if first_due is None else first_due
             wait = (due_s - first_due) / self.speed - (loop.time() - start)
             await asyncio.sleep(max(0.0, wait) if math.isfinite(wait) else 0.0)
+            self._held = None
             callback(bytearray(frame))
-        self.finished.set()
 
 
 def _max_write_size() -> int:
