@@ -62,7 +62,6 @@ def summary_view(summary: pd.DataFrame) -> pd.DataFrame:
             "first at": ok["time_to_first_letdown_s"].map(clock_text),
             "volume mL": ok["volume_ml"].round(0).astype("Int64"),
             "mL/letdown": ok["mean_volume_per_letdown_ml"].round(1),
-            "80% at": ok["time_to_80pct_volume_s"].map(clock_text),
         }
     )
 

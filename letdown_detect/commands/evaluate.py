@@ -111,25 +111,31 @@ def run(args: argparse.Namespace) -> int:
     if args.csv:
         result.scores.to_csv(args.csv, index=False, float_format="%.4f")
         print(f"wrote {len(result.scores)} rows to {args.csv}", file=sys.stderr)
-    shown = {
+    short = {
         "recording": "recording",
         "comparison": "comparison",
         "tp": "tp",
         "fp": "fp",
         "fn": "fn",
-        "precision": "precision",
-        "recall": "recall",
+        "precision": "P",
+        "recall": "R",
         "f1": "F1",
-        "median_abs_onset_error_s": "|onset err| s",
-        "latency_median_s": "latency s",
-        "latency_p95_s": "lat. p95 s",
-        "false_alarms_per_h": "false/h",
+        "median_abs_onset_error_s": "err s",
+        "latency_median_s": "lat s",
+        "latency_p95_s": "p95 s",
+        "false_alarms_per_h": "FA/h",
     }
-    table = result.scores[list(shown)].rename(columns=shown)
+    table = result.scores[list(short)].rename(columns=short)
     table["recording"] = [Path(r).stem for r in table["recording"]]
     console = Console(file=sys.stdout)
-    per = table[table["recording"] != "ALL"]
+    per = table[table["recording"] != "ALL"].drop(columns=["P", "R", "p95 s"])
     console.print(frame_table(per, title="per recording"))
     overall = table[table["recording"] == "ALL"].drop(columns="recording")
     console.print(frame_table(overall, title="overall (pooled over recordings)"))
+    console.print(
+        "P precision, R recall, err median |onset error|, lat median detection latency "
+        "(detected_s - true onset), FA/h false alarms per hour",
+        markup=False,
+        highlight=False,
+    )
     return 0

@@ -35,7 +35,6 @@ SUMMARY_COLUMNS = (
     "time_to_first_letdown_s",
     "volume_ml",
     "mean_volume_per_letdown_ml",
-    "time_to_80pct_volume_s",
     "error",
 )
 EVENT_COLUMNS = (
@@ -104,7 +103,7 @@ def detect_one(path: str | Path, config: DetectorConfig | None = None) -> dict[s
     except LetdownError as exc:
         row = dict.fromkeys(SUMMARY_COLUMNS)
         return {"events": [], "summary": {**row, "recording": name, "error": str(exc)}}
-    result = analyse(recording, config)
+    result = analyse(recording, config, with_flow=False)
     events = events_frame(result.events).assign(recording=name)
     summary = {
         "recording": name,
