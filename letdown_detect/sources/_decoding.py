@@ -1,7 +1,7 @@
 """Bytes from a device -> sample blocks, shared by the serial and BLE sources.
 
-Wraps ``firmware_bridge``'s decoder (pure, no I/O), remembers what the device
-announced across reconnects, and keeps link counters cumulative over them.
+Wraps ``firmware_bridge``'s decoder (pure, no I/O) for a whole session, across
+reconnects, and keeps what the device announced.
 """
 
 from __future__ import annotations
@@ -26,26 +26,33 @@ class DecodedStream:
         self.device_info: DeviceInfo | None = None
         self.channels: tuple[str, ...] | None = None
         self.foreign_frames = 0
-        self._earlier = LinkStats()
+        # one decoder for the whole session: frames lost while the link was down show up
+        # as a sequence gap, and a half frame left from before a reconnect is resynced
         self._decoder = StreamDecoder(self.default_channels)
         self._frames: list[SampleFrame] = []
-
-    def restart(self) -> None:
-        """A new connection: fresh decoder (it knows the channels seen so far), same counters."""
-        self._earlier = self.stats
-        self._decoder = StreamDecoder(self.channels or self.default_channels)
-        self._frames.clear()
 
     @property
     def stats(self) -> LinkStats:
         """Link counters over every connection so far."""
         now = self._decoder.stats
         return LinkStats(
-            lost_frames=self._earlier.lost_frames + now.lost_frames,
-            crc_errors=self._earlier.crc_errors + now.crc_errors,
-            bad_lines=self._earlier.bad_lines + now.bad_lines,
-            bytes_discarded=self._earlier.bytes_discarded + now.bytes_discarded,
+            lost_frames=now.lost_frames,
+            crc_errors=now.crc_errors,
+            bad_lines=now.bad_lines,
+            bytes_discarded=now.bytes_discarded,
         )
+
+    def announce(self, data: bytes) -> None:
+        """Take a device-info frame read on its own (BLE info characteristic).
+
+        It is decoded apart from the stream so its sequence number does not
+        look like a gap in the stream's.
+        """
+        for item in StreamDecoder(self.default_channels).feed(bytes(data)):
+            if isinstance(item, DeviceInfo):
+                self.device_info = item
+                if self.channels is None:
+                    self.channels = item.channels
 
     def feed(self, data: bytes) -> None:
         """Decode what ``data`` completes."""

@@ -112,11 +112,14 @@ class BleSource:
             ProtocolError: connected, but no decodable samples arrive.
         """
         from bleak import BleakClient
-        from bleak.exc import BleakBluetoothNotAvailableError, BleakError
+        from bleak.exc import (
+            BleakBluetoothNotAvailableError,
+            BleakDeviceNotFoundError,
+            BleakError,
+        )
 
         await self.close()
         self._queue = asyncio.Queue()
-        self._stream.restart()
         try:
             device = await self._find()
             client = BleakClient(device, self._on_disconnect, backend=self.backend)
@@ -125,14 +128,24 @@ class BleSource:
             if self.char is None:
                 from firmware_bridge import ble_gatt
 
-                self._stream.feed(await client.read_gatt_char(ble_gatt.INFO_CHAR_UUID))
+                self._stream.announce(await client.read_gatt_char(ble_gatt.INFO_CHAR_UUID))
                 await client.start_notify(ble_gatt.SAMPLES_CHAR_UUID, self._on_notify)
             else:
                 await client.start_notify(self.char, self._on_notify)
+        except DeviceError:
+            await self.close()
+            raise
         except BleakBluetoothNotAvailableError as exc:
             await self.close()
             raise DeviceError(
                 self.target, f"Bluetooth is off or there is no adapter ({exc}); switch it on"
+            ) from None
+        except BleakDeviceNotFoundError:
+            await self.close()
+            raise DeviceError(
+                self.target,
+                "no Bluetooth LE device with this address is in range; is it switched on? "
+                "`letdown scan` lists what is around",
             ) from None
         except (BleakError, asyncio.TimeoutError, OSError) as exc:
             await self.close()

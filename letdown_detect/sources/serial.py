@@ -88,7 +88,6 @@ class SerialSource:
             self._serial = serial.Serial(self.port, self.baud, timeout=READ_TIMEOUT_S)
         except (serial.SerialException, OSError, ValueError) as exc:
             raise _device_error(self.port, exc) from None
-        self._stream.restart()
         deadline = self.clock.monotonic() + self.first_samples_s
         try:
             while not self._stream.has_samples and self.clock.monotonic() < deadline:
