@@ -291,7 +291,7 @@ def test_hanging_and_refusing_targets_do_not_slow_a_live_session(
     # 30 session seconds per real second: a hook that waited for the hanging
     # target (2 s read timeout) would put its letdown 60 session seconds late.
     clock = SystemClock()
-    source = SimulatedSource(clock=clock, speed=30.0, seed=0, duration_s=150.0)
+    source = SimulatedSource(clock=clock, speed=30.0, seed=0, duration_s=180.0)
     sink = NotifySink(
         [
             f"json://127.0.0.1:{hanging_port}/hook?rto=2&cto=2",
@@ -304,7 +304,7 @@ def test_hanging_and_refusing_targets_do_not_slow_a_live_session(
         drain_timeout_s=2.0,
     )
     probe = LagProbe(sink)
-    asyncio.run(LiveSession(source, [probe], clock=clock, duration_s=150.0).run())
+    asyncio.run(LiveSession(source, [probe], clock=clock, duration_s=180.0).run())
 
     assert probe.letdowns, "the simulated session should contain letdowns"
     assert max(probe.lags_s) < 5.0  # session seconds: far below one blocked request
