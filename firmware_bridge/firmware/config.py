@@ -37,8 +37,9 @@ PINS = {
 #: Load cell scale factor per side, grams per HX711 count: put a known weight on the
 #: tared scale and set known_grams / (reading in counts). See README.md, "Calibration".
 GRAMS_PER_COUNT = (1 / 420.0, 1 / 420.0)
-#: Pressure sensor scale per side, pascals per ADC count (``read_u16``, 0..65535).
-PA_PER_COUNT = (0.1, 0.1)
+#: Pressure sensor scale per side, pascals per ADC count (``read_u16``, 0..65535);
+#: 0.17 suits an MPX5010 behind a 10k/20k divider (see README.md).
+PA_PER_COUNT = (0.17, 0.17)
 #: Readings averaged for the zero point at start-up (bottle in place, empty).
 TARE_SAMPLES = 20
 #: Calibration announced to the host: milk density, g/mL, and pressure per mL, Pa/mL.
