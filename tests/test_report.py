@@ -34,3 +34,25 @@ def test_report_without_annotations_has_no_scores(tmp_path: Path) -> None:
     html = (tmp_path / "v.report.html").read_text(encoding="utf-8")
     assert "Detections against the annotations" not in html
     assert DISCLAIMER in html
+
+
+def test_mood_answers_from_the_store_only_when_asked(tmp_path: Path) -> None:
+    from letdown_detect.store.db import Store
+
+    path = write_recording(read_recording(EXAMPLES / "weight_single.csv"), tmp_path / "w.csv")
+    db = tmp_path / "letdown.sqlite3"
+    with Store(db) as store:
+        store.add_session("s1", "2026-01-05T07:30:00+00:00", recording_path=str(path.resolve()))
+        store.add_answer("s1", 125.0, "2026-01-05T07:32:05+00:00", 6)
+    assert main(["report", str(path), "-o", str(tmp_path / "private.html")]) == 0
+    assert "Mood answers" not in (tmp_path / "private.html").read_text(encoding="utf-8")
+    assert main(["report", str(path), "--mood", "--db", str(db)]) == 0
+    html = (tmp_path / "w.report.html").read_text(encoding="utf-8")
+    assert "Mood answers" in html and '<td class="name">2:05</td><td>6</td>' in html
+    assert DISCLAIMER in html
+
+
+def test_mood_without_a_store_is_a_one_line_error(tmp_path: Path, capsys) -> None:
+    path = write_recording(read_recording(EXAMPLES / "flow_single.csv"), tmp_path / "f.csv")
+    assert main(["report", str(path), "--mood", "--db", str(tmp_path / "none.db")]) == 2
+    assert "none.db: no session store there for --mood" in capsys.readouterr().err

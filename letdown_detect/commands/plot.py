@@ -19,15 +19,21 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument(
         "-o", "--out", type=Path, help="image to write (.png/.svg/.pdf; default REC.png)"
     )
+    p.add_argument(
+        "--mood",
+        action="store_true",
+        help="add the mood answers stored for this recording (health data: off by default)",
+    )
+    p.add_argument("--db", type=Path, help="session store for --mood (default: the usual one)")
     p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
     """Write the image; prints its path on stdout."""
     from ..research.plot import plot_session, save_plot
-    from ..research.session import load_session
+    from ..research.session import load_session, mood_store
 
-    session = load_session(args.recording)
+    session = load_session(args.recording, mood_db=mood_store(args.mood, args.db))
     fig = plot_session(session.recording, session.analysis, session.annotations)
     print(save_plot(fig, args.out or args.recording.with_suffix(".png")))
     return 0

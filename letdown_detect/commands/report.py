@@ -20,6 +20,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--tolerance", type=float, default=15.0, help="onset match tolerance, s (default 15)"
     )
+    p.add_argument(
+        "--mood",
+        action="store_true",
+        help="add the mood answers stored for this recording (health data: off by default)",
+    )
+    p.add_argument("--db", type=Path, help="session store for --mood (default: the usual one)")
     p.set_defaults(func=run)
 
 
@@ -27,9 +33,9 @@ def run(args: argparse.Namespace) -> int:
     """Write the report; prints its path on stdout."""
     from ..research.evaluate import score_events
     from ..research.report import render_report
-    from ..research.session import load_session
+    from ..research.session import load_session, mood_store
 
-    session = load_session(args.recording)
+    session = load_session(args.recording, mood_db=mood_store(args.mood, args.db))
     scores = None
     if session.annotations is not None and (session.annotations["label"] == "letdown").any():
         scores = score_events(

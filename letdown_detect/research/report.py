@@ -15,7 +15,7 @@ import pandas as pd
 from ..recording import Recording
 from .analysis import Analysis
 from .evaluate import Scores
-from .plot import letdown_rows, plot_session, summary_items
+from .plot import clock, letdown_rows, plot_session, summary_items
 
 DISCLAIMER = (
     "This report is a self-tracking aid, not a diagnosis. If letdowns come with "
@@ -81,6 +81,16 @@ def render_report(
         if analysis.events
         else "<p>No letdown was detected in this session.</p>",
     ]
+    moods = None if annotations is None else annotations[annotations["label"] == "mood"]
+    if moods is not None and not moods.empty:
+        values = moods["value"] if "value" in moods.columns else pd.Series(index=moods.index)
+        parts += [
+            "<h2>Mood answers (0 = nothing unpleasant, 10 = severe)</h2>",
+            _table(
+                ["session time", "answer"],
+                [[clock(t), _cell(v)] for t, v in zip(moods["onset_s"], values, strict=True)],
+            ),
+        ]
     if scores is not None:
         parts += [
             "<h2>Detections against the annotations</h2>",
@@ -91,7 +101,9 @@ def render_report(
 
 
 def _cell(value: object) -> str:
-    return "-" if value is None else str(value)
+    if value is None or (isinstance(value, float) and value != value):
+        return "-"
+    return f"{value:g}" if isinstance(value, float) else str(value)
 
 
 def _table(header: list[str], rows: list[list[str]]) -> str:
