@@ -13,12 +13,16 @@ import math
 import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, fields
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from letdown_detect.errors import ConfigError
 
 from . import protocol
+
+if TYPE_CHECKING:
+    from letdown_detect.recording import Recording
 
 #: Device clock at the session start: the board booted this long before, ms.
 DEFAULT_BOOT_MS = 5000
@@ -99,7 +103,7 @@ class VirtualPump:
 
     def __init__(
         self,
-        recording,
+        recording: Recording,
         mode: str = "binary",
         samples_per_frame: int | None = None,
         announce_every_s: float = DEFAULT_ANNOUNCE_EVERY_S,
@@ -141,7 +145,7 @@ class VirtualPump:
         double: bool = False,
         duration_s: float = 900.0,
         sample_rate_hz: float = 20.0,
-        **options,
+        **options: object,
     ) -> VirtualPump:
         """A pump playing ``simulate_session(SimConfig(...), seed)``.
 

@@ -44,13 +44,20 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Serve the virtual pump until the session ends, Ctrl-C or SIGTERM."""
+    import os
     import signal
     import sys
 
     from firmware_bridge.virtual_pump import Faults, VirtualPump, check_speed
     from firmware_bridge.virtual_serial import open_pty, serve
 
+    from ..errors import DeviceError
+
     check_speed(args.speed)
+    if not hasattr(os, "openpty"):
+        raise DeviceError(
+            "pty", "a virtual serial port needs a pseudo-terminal (Linux or macOS); none here"
+        )
     pump = VirtualPump.simulated(
         kind=args.kind,
         seed=args.seed,
