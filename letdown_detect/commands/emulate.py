@@ -49,7 +49,6 @@ def run(args: argparse.Namespace) -> int:
     import sys
 
     from firmware_bridge.virtual_pump import Faults, VirtualPump, check_speed
-    from firmware_bridge.virtual_serial import open_pty, serve
 
     from ..errors import DeviceError
 
@@ -58,6 +57,7 @@ def run(args: argparse.Namespace) -> int:
         raise DeviceError(
             "pty", "a virtual serial port needs a pseudo-terminal (Linux or macOS); none here"
         )
+    from firmware_bridge.virtual_serial import open_pty, serve
     pump = VirtualPump.simulated(
         kind=args.kind,
         seed=args.seed,
