@@ -58,6 +58,7 @@ def run(args: argparse.Namespace) -> int:
             "pty", "a virtual serial port needs a pseudo-terminal (Linux or macOS); none here"
         )
     from firmware_bridge.virtual_serial import open_pty, serve
+
     pump = VirtualPump.simulated(
         kind=args.kind,
         seed=args.seed,
