@@ -51,7 +51,8 @@ class NotifySink:
         include_mood: ask the mood question in the notification text (off by
             default: lock screens are public; the link then just says "Check in").
         bell: a terminal stream to ring (``"\\a"``) at each letdown, or None.
-        mood_url: the mood check page, linked in each message when given.
+        mood_url: the mood page, linked in each message; when None, the page of a
+            mood sink in the same session is used (found at ``start``).
         retries: extra attempts after a failed one.
         backoff_s: wait before the first retry, doubled for each further one, s.
         drain_timeout_s: at stop, how long to wait for queued messages, s (less
@@ -87,7 +88,7 @@ class NotifySink:
         """Every finished delivery of this session, in order of completion."""
         # Built now, before the session: a bad URL fails early, and apprise's
         # slow first import never stalls the session's event loop.
-        self._targets = [Target(url, mood_url) for url in self.urls]
+        self._targets = [Target(url) for url in self.urls]
         self._queues: list[asyncio.Queue[tuple[Message, float]]] = []
         self._workers: list[asyncio.Task[None]] = []
         self._executor: ThreadPoolExecutor | None = None
@@ -95,7 +96,13 @@ class NotifySink:
         self._last_sent_s: float | None = None
 
     async def start(self, session: SessionInfo, control: SessionControl) -> None:
-        """Start one worker per target."""
+        """Find the mood page, start one worker per target."""
+        if self.mood_url is None:
+            # LiveSession is the control and keeps its sinks (constructor argument);
+            # the mood sink publishes its page as ``mood_url``.
+            from ..mood.live_options import mood_url
+
+            self.mood_url = mood_url(list(getattr(control, "sinks", ())))
         self._executor = ThreadPoolExecutor(
             max_workers=max(len(self._targets), 1), thread_name_prefix="letdown-notify"
         )

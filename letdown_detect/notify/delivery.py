@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 from ..errors import ConfigError
 from .messages import Message
@@ -27,17 +27,35 @@ class Outcome:
     """``"delivered"`` or the service's reason for the failure."""
 
 
-def with_mood_link(url: str, mood_url: str | None) -> str:
-    """Add a tap target and a "Check in" button to ntfy URLs; others are unchanged.
+#: One-tap answers to "a wave of anything unpleasant?" offered as ntfy buttons: label, score 0-10.
+ANSWER_BUTTONS: tuple[tuple[str, int], ...] = (("No", 0), ("Mild", 3), ("Strong", 7))
 
-    >>> with_mood_link("ntfy://127.0.0.1/t", "http://10.0.0.2:8765/mood")
-    'ntfy://127.0.0.1/t?click=http%3A//10.0.0.2%3A8765/mood&actions=view%2C%20Check%20in%2C%20http%3A//10.0.0.2%3A8765/mood'
+
+def with_mood_link(url: str, message: Message) -> str:
+    """Add the message's mood page to an ntfy URL as tap target and buttons; others unchanged.
+
+    Without ``answer_buttons`` the one button is a neutral "Check in"; with it,
+    the buttons answer the open prompt in one tap (``POST /answer?score=S`` on
+    the mood page, which carries the session token).
+
+    >>> m = Message("t", "b", link="http://10.0.0.2:8765/?token=T")
+    >>> with_mood_link("ntfy://127.0.0.1/t", m)
+    'ntfy://127.0.0.1/t?click=http%3A//10.0.0.2%3A8765/%3Ftoken%3DT&actions=view%2C%20Check%20in%2C%20http%3A//10.0.0.2%3A8765/%3Ftoken%3DT'
     """
-    if not mood_url or not url.lower().startswith(NTFY_SCHEMES):
+    if not message.link or not url.lower().startswith(NTFY_SCHEMES):
         return url
-    action = f"view, Check in, {mood_url}"
+    if message.answer_buttons:
+        page = urlsplit(message.link)
+        actions = "; ".join(
+            f"http, {label}, "
+            + page._replace(path="/answer", query=f"{page.query}&score={score}").geturl()
+            + ", method=POST, clear=true"
+            for label, score in ANSWER_BUTTONS
+        )
+    else:
+        actions = f"view, Check in, {message.link}"
     sep = "&" if "?" in url else "?"
-    return f"{url}{sep}click={quote(mood_url, safe='/')}&actions={quote(action, safe='/')}"
+    return f"{url}{sep}click={quote(message.link, safe='/')}&actions={quote(actions, safe='/')}"
 
 
 class Target:
@@ -48,24 +66,22 @@ class Target:
 
     Args:
         url: an apprise URL (already checked by ``check_notify_url``).
-        mood_url: the mood page, added as a link/button where the service supports it.
     """
 
-    def __init__(self, url: str, mood_url: str | None = None) -> None:
+    def __init__(self, url: str) -> None:
         import apprise
 
         self.url = url
         self.name = mask_url(url)
         """The URL with its secrets masked, for logs and reports."""
-        self._full_url = with_mood_link(url, mood_url)
         self._asset = apprise.AppriseAsset(image_url_mask="", image_url_logo="", image_path_mask="")
-        self._apprise()  # fail now, not at the first letdown
+        self._apprise(url)  # fail now, not at the first letdown
 
-    def _apprise(self) -> Any:
+    def _apprise(self, url: str) -> Any:
         import apprise
 
         sender = apprise.Apprise(asset=self._asset)
-        if not sender.add(self._full_url):
+        if not sender.add(url):
             raise ConfigError(f"{self.name}: apprise cannot send to this URL; check its format.")
         return sender
 
@@ -74,7 +90,8 @@ class Target:
         # A fresh sender per message: apprise's per-sender throttle (5.5 s for
         # ntfy, Pushover) would hold a session summary that follows a letdown
         # past the session's stop; our own min_interval_s already spaces messages.
-        result = self._apprise().notify(body=message.body, title=message.title)
+        sender = self._apprise(with_mood_link(self.url, message))
+        result = sender.notify(body=message.body, title=message.title)
         if result:
             return Outcome(True, "delivered")
         reasons = [e.message for e in result.logs() if e.level in ("WARNING", "ERROR")]

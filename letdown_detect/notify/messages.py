@@ -18,10 +18,14 @@ LETDOWN_TITLE = "Letdown detected"
 
 @dataclass(frozen=True)
 class Message:
-    """One notification: a title and a plain-text body."""
+    """One notification: a title, a plain-text body and, optionally, the mood page."""
 
     title: str
     body: str
+    link: str | None = None
+    """The mood page; services that can (ntfy) make it the tap target and a button."""
+    answer_buttons: bool = False
+    """Offer one-tap answers ("No", "Mild", "Strong") where the service can (ntfy)."""
 
 
 def session_clock(t_s: float) -> str:
@@ -50,7 +54,8 @@ def letdown_message(
         t_s: session time of detection, s.
         local: wall-clock time of detection, in the user's time zone.
         mood_url: the mood check page, when one is running.
-        include_mood: ask the mood page's question in the text itself.
+        include_mood: ask the mood page's question in the text itself and offer
+            one-tap answers (lock screens show them; off by default).
 
     >>> from datetime import datetime
     >>> letdown_message(2, 312.0, datetime(2026, 1, 5, 14, 3, 12), None).body
@@ -63,7 +68,7 @@ def letdown_message(
         # The same question the mood page asks, so the two never disagree.
         ask = BASELINE_QUESTION if include_mood else "Check in"
         body += f"\n{ask}: {mood_url}"
-    return Message(LETDOWN_TITLE, body)
+    return Message(LETDOWN_TITLE, body, link=mood_url, answer_buttons=include_mood)
 
 
 def summary_message(summary: SessionSummary) -> Message:
