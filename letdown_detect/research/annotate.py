@@ -22,8 +22,8 @@ from ..recording import Recording, write_events
 from .plot import ANNOTATED_COLOR, DETECTED_COLOR, clock
 
 SHORTCUTS = (
-    "click: add onset   drag line: move   right-click line / d: delete   "
-    "t: show/hide detector suggestions   a: accept suggestions   s: save   "
+    "click: add onset    drag a line: move it    right-click a line / d: delete\n"
+    "t: show/hide detector suggestions    a: accept suggestions    s: save    "
     "(zoom/pan with the toolbar)"
 )
 #: How close (screen pixels) a click must be to grab an existing line.
@@ -125,7 +125,7 @@ class Annotator:
     def _build(self, recording: Recording, flow: pd.DataFrame) -> None:
         fig = self.figure
         self.raw_ax, self.flow_ax = fig.subplots(2, 1, sharex=True)
-        fig.subplots_adjust(left=0.07, right=0.98, top=0.9, bottom=0.14, hspace=0.08)
+        fig.subplots_adjust(left=0.07, right=0.98, top=0.9, bottom=0.18, hspace=0.08)
         t = recording.data["t_s"].to_numpy(float)
         for name in recording.channels:
             self.raw_ax.plot(t, recording.data[name].to_numpy(float), lw=0.6, label=name)
@@ -140,8 +140,8 @@ class Annotator:
             ax.grid(alpha=0.3)
         name = recording.path.name if recording.path else "session"
         self._title = f"annotating {name} as {self.annotator!r}"
-        fig.text(0.5, 0.02, SHORTCUTS, ha="center", fontsize=9, family="monospace")
-        self._status = fig.text(0.5, 0.06, "", ha="center", fontsize=10)
+        fig.text(0.5, 0.015, SHORTCUTS, ha="center", fontsize=9, family="monospace")
+        self._status = fig.text(0.5, 0.085, "", ha="center", fontsize=10)
         self._lines: list = []
         canvas = fig.canvas
         canvas.mpl_connect("button_press_event", self._on_press)
@@ -165,7 +165,10 @@ class Annotator:
             self._lines += [ax.axvline(t, color=ANNOTATED_COLOR, lw=1.8) for t in self.onsets]
         marks = ", ".join(clock(t) for t in self.onsets) or "none yet"
         shown = "shown" if self.show_suggestions else "hidden"
-        state = "unsaved changes" if self.dirty else f"saved to {self.path.name}"
+        if self.dirty or not self.path.exists():
+            state = "unsaved changes (s: save)" if self.dirty else "nothing saved yet"
+        else:
+            state = f"saved to {self.path.name}"
         self.figure.suptitle(self._title, fontsize=12)
         self._status.set_text(
             f"{len(self.onsets)} onsets ({marks});  "
