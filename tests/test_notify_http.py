@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import os
 import re
 import socket
 import threading
@@ -25,6 +26,7 @@ from letdown_detect.model import Event
 from letdown_detect.mood.prompt import BASELINE_QUESTION
 from letdown_detect.mood.sink import MoodSink
 from letdown_detect.notify.apprise_sink import NotifySink
+from letdown_detect.notify.desktop import bell_stream, desktop_url
 from letdown_detect.sinks.base import SessionInfo, SessionStatus, SessionSummary
 from letdown_detect.sources.simulated import SimulatedSource
 from letdown_detect.store.writer import StoreWriter
@@ -225,6 +227,23 @@ def test_mood_question_and_answer_buttons_only_when_opted_in(endpoint):
         "method=POST, clear=true"
         for label, score in (("No", 0), ("Mild", 3), ("Strong", 7))
     ]
+
+
+def test_terminal_bell_rings_with_each_notification():
+    main_fd, terminal_fd = os.openpty()
+    with open(terminal_fd, "w") as terminal:
+        assert bell_stream(terminal) is terminal
+        drive(NotifySink(bell=terminal), [letdown(65.0), letdown(80.0), letdown(200.0)])
+        rung = os.read(main_fd, 64)
+    os.close(main_fd)
+    assert rung == b"\a\a"  # the letdown 15 s after the first is inside min_interval_s
+
+
+def test_no_bell_without_a_terminal_and_no_desktop_without_a_display(tmp_path):
+    with open(tmp_path / "log.txt", "w") as not_a_terminal:
+        assert bell_stream(not_a_terminal) is None
+    assert desktop_url(env={}, platform="linux") is None
+    assert desktop_url(env={"DISPLAY": ":0"}, platform="linux") is None  # no session bus
 
 
 def test_summary_at_session_end_when_asked(endpoint):

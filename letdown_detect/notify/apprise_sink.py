@@ -50,7 +50,7 @@ class NotifySink:
         summary: send a "session ended" message when the session stops.
         include_mood: ask the mood question in the notification text (off by
             default: lock screens are public; the link then just says "Check in").
-        bell: a terminal stream to ring (``"\\a"``) at each letdown, or None.
+        bell: a terminal stream to ring (``"\\a"``) with each notification, or None.
         mood_url: the mood page, linked in each message; when None, the page of a
             mood sink in the same session is used (found at ``start``).
         retries: extra attempts after a failed one.
@@ -117,7 +117,6 @@ class NotifySink:
         if event.label != "letdown" or event.complete:
             return
         self._letdowns += 1
-        self._ring()
         last = self._last_sent_s
         if last is not None and event.detected_s - last < self.min_interval_s:
             log.info(
@@ -128,6 +127,7 @@ class NotifySink:
             )
             return
         self._last_sent_s = event.detected_s
+        self._ring()
         local = session.utc_at(event.detected_s).astimezone()
         self._queue(
             letdown_message(
