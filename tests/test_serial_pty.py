@@ -41,15 +41,25 @@ class StatusSink:
         self.last = status
 
 
-def _play(pump: VirtualPump, pty, delay_s: float = 0.2) -> threading.Thread:
+@contextlib.contextmanager
+def _plugged_in(pump: VirtualPump, pty, delay_s: float = 0.2):
+    """The pump streams into ``pty`` from a thread; on exit it finishes, then is unplugged.
+
+    Waiting for the pump before closing matters: a closed fd number is reused
+    by the next pty, and a pump still writing would feed the next test.
+    """
+
     def run() -> None:
         time.sleep(delay_s)
-        with contextlib.suppress(OSError):  # the test closed the port: the pump stops
-            serve(pump, pty, speed=SPEED, drain_timeout_s=5.0)
+        serve(pump, pty, speed=SPEED, drain_timeout_s=0.2)
 
     thread = threading.Thread(target=run, daemon=True)
     thread.start()
-    return thread
+    try:
+        yield
+    finally:
+        thread.join(timeout=30)
+        pty.close()
 
 
 def _run(port: str, csv, duration_s: float, **session_kw):
@@ -73,11 +83,8 @@ def _offset_in_truth(values: np.ndarray, truth: np.ndarray) -> int:
 
 def test_binary_session_over_a_pty_gives_the_pumps_samples_and_events(tmp_path) -> None:
     pty = open_pty()
-    try:
-        _play(VirtualPump(TRUTH, mode="binary"), pty)
+    with _plugged_in(VirtualPump(TRUTH, mode="binary"), pty):
         summary, status, rec = _run(pty.path, tmp_path / "s.csv", duration_s=80.0)
-    finally:
-        pty.close()
     sent = TRUTH.data["weight_g"].to_numpy().astype(np.float32).astype(float)
     got = rec.data["weight_g"].to_numpy()
     k = _offset_in_truth(got, sent)
@@ -99,11 +106,9 @@ def test_binary_session_over_a_pty_gives_the_pumps_samples_and_events(tmp_path) 
 
 def test_text_mode_is_detected_and_read_to_the_printed_precision(tmp_path) -> None:
     pty = open_pty()
-    try:
-        _play(VirtualPump(TRUTH, mode="text", decimals=3), pty)
+    head = Recording(TRUTH.data[TRUTH.data["t_s"] < 35.0], TRUTH.meta)
+    with _plugged_in(VirtualPump(head, mode="text", decimals=3), pty):
         _, status, rec = _run(pty.path, tmp_path / "t.csv", duration_s=30.0)
-    finally:
-        pty.close()
     sent = np.round(TRUTH.data["weight_g"].to_numpy(), 3)
     got = rec.data["weight_g"].to_numpy()
     k = _offset_in_truth(got, sent)
@@ -114,11 +119,9 @@ def test_text_mode_is_detected_and_read_to_the_printed_precision(tmp_path) -> No
 def test_garbage_and_bit_flips_midstream_are_counted_and_the_session_goes_on(tmp_path) -> None:
     pty = open_pty()
     faults = Faults(garbage=0.05, drop=0.02, flip=0.03)
-    try:
-        _play(VirtualPump(TRUTH, mode="binary", faults=faults, fault_seed=1), pty)
+    head = Recording(TRUTH.data[TRUTH.data["t_s"] < 75.0], TRUTH.meta)
+    with _plugged_in(VirtualPump(head, mode="binary", faults=faults, fault_seed=1), pty):
         _, status, rec = _run(pty.path, tmp_path / "g.csv", duration_s=60.0)
-    finally:
-        pty.close()
     assert status.crc_errors > 0 and status.lost_frames > 0
     sent = TRUTH.data["weight_g"].to_numpy().astype(np.float32).astype(float)
     got = rec.data["weight_g"].to_numpy()
@@ -144,15 +147,16 @@ def test_unplug_and_replug_reconnects_and_records_the_gap(tmp_path) -> None:
         first.close()  # unplugged
         time.sleep(10.0 / SPEED)
         os.replace(_relink(second.path, tmp_path), port)  # plugged back in, same device
-        with contextlib.suppress(OSError):
-            serve(VirtualPump(after), second, speed=SPEED, drain_timeout_s=5.0)
+        serve(VirtualPump(after), second, speed=SPEED, drain_timeout_s=0.2)
 
-    threading.Thread(target=pump_owner, daemon=True).start()
+    owner = threading.Thread(target=pump_owner, daemon=True)
+    owner.start()
     try:
         summary, status, rec = _run(
-            str(port), tmp_path / "u.csv", duration_s=85.0, backoff_s=(0.5, 1.0)
+            str(port), tmp_path / "u.csv", duration_s=80.0, backoff_s=(0.5, 1.0)
         )
     finally:
+        owner.join(timeout=30)
         second.close()
     assert status.reconnects == 1
     assert status.gaps >= 1
