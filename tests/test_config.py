@@ -175,3 +175,9 @@ def test_quiet_without_targets_gives_no_sinks(config_file):
 def test_bad_notify_option_names_the_option(config_file):
     with pytest.raises(ConfigError, match=r"^--notify: unknown notification scheme 'pushovr://'"):
         sinks_from_options(_options(["--notify", "pushovr://u@t"]))
+
+
+def test_mqtt_tls_setting_switches_the_default_port(config_file):
+    config_file.write_text('[mqtt]\nurl = "mqtt://broker.lan"\ntls = true\n')
+    (mqtt,) = sinks_from_options(_options(["--quiet"]))
+    assert (mqtt.target.tls, mqtt.target.port) == (True, 8883)

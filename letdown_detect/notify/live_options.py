@@ -105,10 +105,9 @@ def sinks_from_options(
         from .mqtt_sink import MqttSink
         from .urls import parse_mqtt_url
 
-        target = parse_mqtt_url(url, key)
+        target = parse_mqtt_url(url, key, tls=mqtt["tls"])
         target = replace(
             target,
-            tls=target.tls or mqtt["tls"],
             username=target.username if target.username is not None else mqtt["username"],
             password=target.password if target.password is not None else mqtt["password"],
         )

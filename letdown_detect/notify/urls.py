@@ -114,12 +114,14 @@ class MqttTarget:
         return f"{'mqtts' if self.tls else 'mqtt'}://{user}{self.host}:{self.port}"
 
 
-def parse_mqtt_url(url: str, key: str) -> MqttTarget:
+def parse_mqtt_url(url: str, key: str, tls: bool = False) -> MqttTarget:
     """Split ``mqtt://[USER[:PASSWORD]@]HOST[:PORT]`` (or ``mqtts://`` for TLS).
 
     Args:
         url: the broker URL.
         key: where it came from, for the message (``mqtt.url``, ``--mqtt``).
+        tls: use TLS even for ``mqtt://`` (the config file's ``tls = true``);
+            the default port is then 8883.
 
     Raises:
         ConfigError: another scheme, no host, or a bad port.
@@ -141,10 +143,11 @@ def parse_mqtt_url(url: str, key: str) -> MqttTarget:
             f"got {_hide_password(url)!r}.",
             key,
         )
+    tls = tls or parts.scheme == "mqtts"
     return MqttTarget(
         host=parts.hostname,
-        port=port or MQTT_PORTS[parts.scheme],
-        tls=parts.scheme == "mqtts",
+        port=port or MQTT_PORTS["mqtts" if tls else "mqtt"],
+        tls=tls,
         username=parts.username,
         password=parts.password,
     )
