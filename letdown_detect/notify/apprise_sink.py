@@ -141,7 +141,7 @@ class NotifySink:
     async def stop(self, summary: SessionSummary, session: SessionInfo) -> None:
         """Queue the summary (if on), wait up to ``drain_timeout_s`` for delivery, stop."""
         if self.summary:
-            self._queue(summary_message(summary))
+            self._queue(summary_message(summary, session.kind))
         try:
             await asyncio.wait_for(
                 asyncio.gather(*(q.join() for q in self._queues)), self.drain_timeout_s

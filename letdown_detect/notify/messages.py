@@ -71,8 +71,13 @@ def letdown_message(
     return Message(LETDOWN_TITLE, body, link=mood_url, answer_buttons=include_mood)
 
 
-def summary_message(summary: SessionSummary) -> Message:
-    """The optional end-of-session message: length, letdowns, volume, timing (no mood)."""
+def summary_message(summary: SessionSummary, kind: str = "pumping") -> Message:
+    """The optional end-of-session message: length, letdowns, volume, timing (no mood).
+
+    Args:
+        summary: what the session amounted to.
+        kind: ``pumping`` or ``nursing`` (``SessionInfo.kind``).
+    """
     count = len(summary.letdowns)
     lines = [
         f"Session of {session_clock(summary.duration_s)}: {count} "
@@ -82,7 +87,7 @@ def summary_message(summary: SessionSummary) -> Message:
         lines.append(f"First letdown at {session_clock(summary.time_to_first_letdown_s)}.")
     if summary.time_to_80pct_volume_s is not None:
         lines.append(f"80% of the milk came by {session_clock(summary.time_to_80pct_volume_s)}.")
-    return Message("Pumping session ended", "\n".join(lines))
+    return Message(f"{kind.capitalize()} session ended", "\n".join(lines))
 
 
 def probe_message(local: datetime) -> Message:

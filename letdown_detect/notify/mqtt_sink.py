@@ -152,7 +152,6 @@ class MqttSink:
             topic = self.event_topic if component == "event" else self.state_topic
             out[f"{self.discovery_prefix}/{component}/{self.node_id}/{object_id}/config"] = {
                 "unique_id": f"{self.node_id}_{object_id}",
-                "object_id": f"{self.node_id}_{object_id}",
                 "state_topic": topic,
                 "availability_topic": self.status_topic,
                 "device": device,
