@@ -189,8 +189,9 @@ class LiveSession:
         return self._status
 
     def letdowns(self) -> list[Event]:
-        """Letdowns detected so far (newest version of each), in onset order."""
-        return sorted(self._letdowns.values(), key=lambda e: e.onset_s)
+        """Letdowns detected so far (newest version of each, retracted ones left out)."""
+        kept = (e for e in self._letdowns.values() if e.label == "letdown")
+        return sorted(kept, key=lambda e: e.onset_s)
 
     def request_stop(self) -> None:
         """Stop after the current block, flush, summarise (Ctrl-C, ``q``, ``--duration``)."""
@@ -335,7 +336,7 @@ class LiveSession:
             t_s=self._last_t_s or 0.0,
             flow_ml_s=None if flow is None or not np.isfinite(flow) else float(flow),
             volume_ml=0.0 if volume is None or not np.isfinite(volume) else float(volume),
-            letdowns=len(self._letdowns),
+            letdowns=len(self.letdowns()),
             lost_frames=stats.lost_frames,
             crc_errors=stats.crc_errors,
             reconnects=self._reconnects,

@@ -55,7 +55,10 @@ async def scan(timeout_s: float, backend: type | None = None) -> list[FoundDevic
     except BleakBluetoothNotAvailableError as exc:
         raise DeviceError("bluetooth", f"Bluetooth is off or there is no adapter ({exc})") from None
     except (BleakError, OSError) as exc:
-        raise DeviceError("bluetooth", f"cannot scan ({exc})") from None
+        raise DeviceError(
+            "bluetooth",
+            f"cannot scan; is Bluetooth switched on and its system service running? ({exc})",
+        ) from None
     service = ble_gatt.SERVICE_UUID.lower()
     found = [
         FoundDevice(

@@ -69,7 +69,12 @@ class ConsoleSink:
         else:
             key = (event.channel, round(event.onset_s, 6))
             number = self._numbers.setdefault(key, len(self._numbers) + 1)
-            if event.complete:
+            if event.label == "retracted":
+                line = (
+                    f"{local}  Letdown #{number} taken back: the rise at "
+                    f"{clock_text(event.onset_s)} collapsed within seconds (a hand on the bottle?)."
+                )
+            elif event.complete:
                 volume = 0.0 if event.volume_ml is None else event.volume_ml
                 line = (
                     f"{local}  Letdown #{number} (from {clock_text(event.onset_s)}) ended at "

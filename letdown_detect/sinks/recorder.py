@@ -92,7 +92,7 @@ class RecorderSink:
 
     async def on_event(self, event: Event, session: SessionInfo) -> None:
         """Append a letdown at detection, and every felt-letdown mark."""
-        if self._events_fd is None or (event.label == "letdown" and event.complete):
+        if self._events_fd is None or (event.complete and event.label != "felt_letdown"):
             return
         row = events_frame([event]).iloc[0]
         cells = ["" if _is_missing(row[c]) else _event_cell(row[c]) for c in self._columns]

@@ -1,0 +1,64 @@
+"""The live view in a real terminal: tmux runs ``letdown live``; we read the screen, press keys."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+import time
+import uuid
+
+import pytest
+
+from letdown_detect.recording import events_path, read_events, read_recording
+
+pytestmark = [
+    pytest.mark.timeout(120),
+    pytest.mark.skipif(shutil.which("tmux") is None, reason="needs tmux (Debian package tmux)"),
+]
+
+
+def _tmux(*args: str) -> str:
+    return subprocess.run(["tmux", *args], capture_output=True, text=True, check=True).stdout
+
+
+def _wait_for(session: str, text: str, timeout_s: float = 30.0) -> str:
+    deadline = time.monotonic() + timeout_s
+    screen = ""
+    while time.monotonic() < deadline:
+        screen = _tmux("capture-pane", "-p", "-t", session, "-S", "-200")
+        if text in screen:
+            return screen
+        time.sleep(0.1)
+    raise AssertionError(f"{text!r} never appeared; the screen was:\n{screen}")
+
+
+def test_live_view_shows_the_session_takes_the_felt_key_and_quits_with_a_summary(tmp_path) -> None:
+    session = f"letdown-{uuid.uuid4().hex[:8]}"
+    command = (
+        f"{sys.executable} -m letdown_detect live --seed 3 --speed 30 --record {tmp_path} "
+        f"--no-mood --quiet --db {tmp_path / 'store.db'}; sleep 30"
+    )
+    _tmux("new-session", "-d", "-s", session, "-x", "120", "-y", "40", command)
+    try:
+        screen = _wait_for(session, "elapsed")
+        assert "letdown live" in screen and "simulator (seed 3" in screen
+        assert "f or space = I feel a letdown now" in screen
+        assert "link connected" in screen and "CRC errors 0" in screen
+        _wait_for(session, "LETDOWN #1")  # the simulated letdown near 0:23
+        _tmux("send-keys", "-t", session, "f")
+        _wait_for(session, "You marked a felt letdown at")
+        _wait_for(session, "Letdown #1 (from")  # flow fell back: the letdown is complete
+        _tmux("send-keys", "-t", session, "q")
+        screen = _wait_for(session, "Recording:")
+    finally:
+        subprocess.run(["tmux", "kill-session", "-t", session], capture_output=True)
+    assert "Session: " in screen and "1 letdown" in screen
+    assert "First letdown after 0:2" in screen
+    csv = next(tmp_path.glob("*Z.csv"))
+    assert str(csv) in screen.replace("\n", "")
+    events = read_events(events_path(csv))
+    felt = events[events["label"] == "felt_letdown"]
+    assert len(felt) == 1
+    assert felt["onset_s"].iloc[0] <= read_recording(csv).data["t_s"].iloc[-1] + 1.0
+    assert (events["label"] == "letdown").sum() == 1
