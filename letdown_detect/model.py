@@ -114,7 +114,8 @@ class Event:
     volume_ml: float | None = None
     """Milk expressed between onset and end, mL; ``None`` while running."""
     label: str = "letdown"
-    """``letdown``, ``felt_letdown`` or ``mood``."""
+    """``letdown``, ``felt_letdown``, ``mood``, or ``retracted`` for a detected rise that
+    collapsed within seconds (an artifact, reported so live views can take it back)."""
     side_onsets_s: dict[str, float] = field(default_factory=dict)
     """Onset per side (``{"left": 61.2, "right": 62.0}``) when double pumping, s."""
     one_sided: bool = False

@@ -23,7 +23,7 @@ class DetectorConfig:
     """Silence between samples still bridged on the grid, s; longer is a gap."""
     max_fill_s: float = 60.0
     """Longest gap whose flow is inferred from the samples around it, s."""
-    median_s: float = 2.5
+    median_s: float = 1.5
     """Rolling-median window, s: removes touches and glitches shorter than half of it."""
     cutoff_hz: float = 0.15
     """Low-pass cut-off for flow channels, Hz: removes pump ripple and spurts (>= 0.5 Hz)."""
@@ -31,8 +31,9 @@ class DetectorConfig:
     """Low-pass cut-off for differentiated channels (volume, weight, pressure), Hz: lower,
     because differentiating amplifies sensor noise and quantisation."""
     step_ml: float = 8.0
-    """Level changes larger than this within ``step_window_s`` are artifacts, mL: a tare,
-    a hand on the bottle (tens of grams) or the bottle lifted off."""
+    """Level changes larger than this (or four times the typical edge, whichever is more)
+    within ``step_window_s`` are artifacts, mL: a tare, a hand on the bottle (tens of grams)
+    or the bottle lifted off."""
     step_window_s: float = 0.5
     """Half window of the step detector, s (longer than one pump-ripple half cycle)."""
     touch_s: float = 5.0
@@ -47,13 +48,13 @@ class DetectorConfig:
     """Time constant of the running noise estimate, s."""
     noise_lag_s: float = 5.0
     """Lag of the second difference the noise is measured with, s."""
-    noise_k: float = 5.0
+    noise_k: float = 4.0
     """Rise needed, in units of the estimated flow noise."""
     min_rise_ml_s: float = 0.06
     """Smallest rise of flow that counts as a letdown, mL/s."""
     rel_rise: float = 0.25
     """Rise needed as a fraction of the flow it starts from (later letdowns ride on flow)."""
-    confirm_s: float = 1.0
+    confirm_s: float = 0.5
     """How long the rise must stay above threshold before it is reported, s."""
     rearm_frac: float = 0.15
     """A new letdown needs flow to fall this fraction of the last rise below its peak."""
@@ -63,6 +64,13 @@ class DetectorConfig:
     """The onset is where flow crossed this fraction of the rise (then filter delay removed)."""
     end_frac: float = 0.1
     """A letdown ends when flow falls back below this fraction of its rise."""
+    settle_s: float = 10.0
+    """No letdown is reported in the first seconds of a stream, while the bottle is placed
+    and the noise estimate forms, s (a rise that began then is still found afterwards)."""
+    evidence_s: float = 10.0
+    """A letdown whose rise collapses (or whose stream ends) sooner than this after its
+    detection is retracted: milk ejection raises flow for minutes, a hand or a lifted
+    bottle for seconds, s."""
     fuse_s: float = 15.0
     """Double pumping: side onsets this close belong to one letdown, s."""
 

@@ -125,7 +125,6 @@ class Pipeline:
             stage.reset()
         self._queues: list[list[np.ndarray]] = [[] for _ in self._flows]
         self._side_events: list[Event] = []
-        self._held: list[Event] = []  # complete fused events waiting for late side detections
         self._t: float | None = None
         self._flow: float | None = None
         self._letdowns = 0
@@ -148,7 +147,7 @@ class Pipeline:
         t_grid, v_grid = self._resampler.process(block.t_s, values)
         t, f, _raw = self._flow_step(t_grid, v_grid)
         if t.size == 0:
-            return self._release(None)
+            return []
         finite = np.isfinite(f.sum(axis=0))
         if finite.any():
             self._t = float(t[finite][-1])
@@ -157,15 +156,13 @@ class Pipeline:
             return self._count(self._main.process(t, f[0]))
         for k, side in enumerate(self._sides):
             self._side_events.extend(e for e in side.process(t, f[k]) if not e.complete)
-        events = self._main.process(t, f.sum(axis=0))
-        return self._fuse(events, float(t[-1]))
+        return self._fuse(self._main.process(t, f.sum(axis=0)))
 
     def flush(self) -> list[Event]:
         """End of stream: complete the running letdown and release held events."""
         if not self.double:
             return self._count(self._main.flush())
-        events = self._main.flush()
-        return self._fuse(events, None)
+        return self._fuse(self._main.flush())
 
     def _flow_step(self, t: np.ndarray, v: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Flow per channel, aligned on the grid times every channel has produced."""
@@ -187,26 +184,26 @@ class Pipeline:
 
     def _count(self, events: list[Event]) -> list[Event]:
         self._letdowns += sum(1 for e in events if not e.complete)
+        self._letdowns -= sum(1 for e in events if e.label == "retracted")
         return events
 
-    def _fuse(self, events: list[Event], now: float | None) -> list[Event]:
-        """Attach side onsets to fused events; hold complete ones until late sides are in."""
+    def _fuse(self, events: list[Event]) -> list[Event]:
+        """Attach each side's onset to fused events.
+
+        A detection carries the side onsets detected by then; a completed letdown those
+        detected within ``evidence_s`` of it. A letdown completes no sooner than that
+        (or is retracted), and side detectors run before the fused one on every block, so
+        the result does not depend on the chunking.
+        """
         out = []
         for event in self._count(events):
-            if event.complete:
-                self._held.append(event)
-            else:
+            if not event.complete:
                 out.append(self._with_sides(event, event.detected_s))
-        return out + self._release(now)
-
-    def _release(self, now: float | None) -> list[Event]:
-        """Complete fused events whose side detections can no longer change."""
-        if not self._held:
-            return []
-        wait = self.config.fuse_s
-        ready = [e for e in self._held if now is None or now >= e.detected_s + wait]
-        self._held = [e for e in self._held if e not in ready]
-        out = [self._with_sides(e, e.detected_s + wait, final=True) for e in ready]
+            elif event.label == "letdown":
+                known = event.detected_s + self.config.evidence_s
+                out.append(self._with_sides(event, known, final=True))
+            else:
+                out.append(event)
         # Side onsets of one letdown arrive within seconds of it: a short list is plenty.
         self._side_events = self._side_events[-64:]
         return out
@@ -222,12 +219,12 @@ class Pipeline:
 
 
 def run_blocks(pipeline: Pipeline, blocks: Iterable[SampleBlock]) -> list[Event]:
-    """Feed blocks through ``pipeline`` and flush; returns the complete events in order."""
+    """Feed blocks through ``pipeline`` and flush; returns the complete letdowns in order."""
     events: list[Event] = []
     for block in blocks:
         events.extend(e for e in pipeline.process(block) if e.complete)
     events.extend(e for e in pipeline.flush() if e.complete)
-    return sorted(events, key=lambda e: e.onset_s)
+    return sorted((e for e in events if e.label == "letdown"), key=lambda e: e.onset_s)
 
 
 def detect_recording(

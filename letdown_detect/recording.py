@@ -185,7 +185,9 @@ def read_recording(path: str | Path) -> Recording:
     except ValueError:
         raise _bad_cell(path, pd.read_csv(path, dtype=str, keep_default_na=False)) from None
     except pd.errors.ParserError as exc:
-        raise RecordingError(path, f"expected {len(header)} comma-separated columns ({exc})") from None
+        raise RecordingError(
+            path, f"expected {len(header)} comma-separated columns ({exc})"
+        ) from None
     data.columns = header
     if data.empty:
         raise RecordingError(path, "expected samples after the header, found none", line=2)
@@ -205,10 +207,16 @@ def read_recording(path: str | Path) -> Recording:
 
 
 def write_recording(recording: Recording, path: str | Path, precision: int = 6) -> Path:
-    """Write ``NAME.csv`` and its sidecar ``NAME.json``; returns the CSV path."""
+    """Write ``NAME.csv`` and its sidecar ``NAME.json``; returns the CSV path.
+
+    ``t_s`` is written to the microsecond (fixed decimals, so long sessions keep
+    increasing times); channel values with ``precision`` significant digits.
+    """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    recording.data.to_csv(path, index=False, float_format=f"%.{precision}g", na_rep="")
+    data = recording.data.copy()
+    data["t_s"] = data["t_s"].map("{:.6f}".format)
+    data.to_csv(path, index=False, float_format=f"%.{precision}g", na_rep="")
     sidecar_path(path).write_text(json.dumps(recording.meta.to_json(), indent=2) + "\n")
     return path
 
@@ -256,8 +264,11 @@ def read_events(path: str | Path) -> pd.DataFrame:
     frame.columns = [c.strip() for c in frame.columns]
     missing = [c for c in EVENT_COLUMNS if c not in frame.columns]
     if missing:
-        raise RecordingError(path, f"expected columns {', '.join(EVENT_COLUMNS)}; missing {missing[0]}", 1)
-    for column in ("onset_s", "duration_s", "detected_s", "value", "peak_flow_ml_s", "volume_ml", "score"):
+        raise RecordingError(
+            path, f"expected columns {', '.join(EVENT_COLUMNS)}; missing {missing[0]}", 1
+        )
+    number_columns = ("onset_s", "duration_s", "detected_s", "value", "peak_flow_ml_s", "volume_ml")
+    for column in (*number_columns, "score"):
         if column not in frame.columns:
             continue
         text = frame[column].str.strip()

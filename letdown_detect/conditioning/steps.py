@@ -5,6 +5,8 @@ from __future__ import annotations
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
+from .filters import EwMean
+
 
 class StepRemover:
     """Cut out jumps no milk flow can make, before any smoothing sees them.
@@ -37,6 +39,7 @@ class StepRemover:
         self.step = step
         self.half = max(1, half)
         self.pair = pair
+        self._typical = EwMean(tau_s=100.0 * self.half, sample_rate_hz=1.0)
         self.reset()
 
     @property
@@ -47,6 +50,7 @@ class StepRemover:
     def reset(self) -> None:
         """Back to the just-built state."""
         self._tail: np.ndarray | None = None
+        self._typical.reset()
         self._offset = 0.0
         self._count = 0  # samples output so far
         self._last_edge: tuple[int, float, float] | None = None  # (sample, sign, offset before)
@@ -75,8 +79,13 @@ class StepRemover:
         strength = np.abs(edge) + 0.1 * np.abs(ext[p] - ext[p - 1])
         side_max = np.max(sliding_window_view(strength, h), axis=1)
         centre = np.arange(h, h + q.size)  # index of q in p
+        # The bar rises with the typical edge strength (pump ripple, noise), measured on
+        # the positions just decided: a calm sensor shows small artifacts, a rippling one
+        # only big ones.
+        typical = self._typical.process(np.minimum(strength[centre], 4.0 * self.step))
+        bar = np.maximum(self.step, 4.0 * typical)
         is_edge = (
-            (strength[centre] > self.step)
+            (strength[centre] > bar)
             & (strength[centre] >= side_max[centre - h])
             & (strength[centre] > side_max[centre + 1])
         )

@@ -79,6 +79,7 @@ class LetdownDetector:
         self._open: _Running | None = None  # not yet complete (may be the active one)
         self._last_t: float | None = None
         self._first_f: float | None = None  # pads the look-back before the stream began
+        self._settled_t = np.inf  # no detection before the filters have settled
         self._floor_age = 0  # samples the baseline may look back over (capped at the window)
         self._floor_min = np.inf  # lowest flow over those samples while fewer than a window
 
@@ -95,6 +96,7 @@ class LetdownDetector:
         cfg = self.config
         if self._first_f is None:
             self._first_f = float(f[0])
+            self._settled_t = float(t[0]) + cfg.settle_s
         sigma = self._noise_sigma(f)
         volume = np.cumsum(np.r_[self._volume, np.maximum(f, 0.0) / cfg.rate_hz])[1:]
         # Baseline = lowest flow over the look-back after closing dips shorter than
@@ -115,7 +117,7 @@ class LetdownDetector:
         i, n = 0, t.size
         while i < n:
             if self._armed:
-                base = self._baseline(closed[i:], rolling[i:])
+                base = self._baseline(closed[i:], rolling[i:], t[i:])
                 threshold = np.maximum(
                     np.maximum(cfg.min_rise_ml_s, cfg.noise_k * sigma[i:]),
                     cfg.rel_rise * base,
@@ -126,12 +128,12 @@ class LetdownDetector:
                 if k >= 0 and (j < 0 or k < j):
                     events.append(self._complete(t[i + k], all_t, all_v))
                     self._run = _run_after(above[: k + 1], self._run)
-                    self._advance_floor(closed[i : i + k + 1])
+                    self._advance_floor(closed[i : i + k + 1], t[i : i + k + 1])
                     i += k + 1
                     continue
                 if j < 0:
                     self._run = run
-                    self._advance_floor(closed[i:])
+                    self._advance_floor(closed[i:], t[i:])
                     break
                 events.extend(
                     self._detect(i + j + offset, all_t, all_f, all_v, base[j], threshold[j])
@@ -140,6 +142,12 @@ class LetdownDetector:
                 i += j + 1
             else:
                 r = self._first_rearm(t[i:], f[i:])
+                c = self._first_collapse(f[i:])
+                if c >= 0 and (r < 0 or c <= r):
+                    # The rise fell straight back: complete it now (retracted if too soon).
+                    self._active.peak = max(self._active.peak, float(f[i : i + c + 1].max()))
+                    events.append(self._complete(t[i + c], all_t, all_v))
+                    r = c
                 if r < 0:
                     self._active.peak = max(self._active.peak, float(f[i:].max()))
                     break
@@ -149,7 +157,7 @@ class LetdownDetector:
                 self._run = 0
                 # A new letdown must rise from flow after this point, not from before the last one.
                 self._floor_age, self._floor_min = 0, np.inf
-                self._advance_floor(closed[i + r : i + r + 1])
+                self._advance_floor(closed[i + r : i + r + 1], t[i + r : i + r + 1])
                 i += r + 1
         keep = self._history
         self._hist_t, self._hist_f, self._hist_v = all_t[-keep:], all_f[-keep:], all_v[-keep:]
@@ -170,20 +178,31 @@ class LetdownDetector:
         past = self._hist_f[-2 * lag :]
         ext = np.r_[np.full(2 * lag - past.size, self._first_f), past, f]
         d2 = ext[2 * lag :] - 2.0 * ext[lag:-lag] + ext[: -2 * lag]
-        # E|d2| = sqrt(6) * sqrt(2/pi) * sigma for independent Gaussian noise at that lag.
-        return self._noise.process(np.abs(d2)) / 1.954
+        # E[d2^2] = 6 sigma^2 for independent noise at that lag. A mean square (not a mean
+        # absolute value) so sparse bumps, e.g. from a coarsely quantised sensor, count fully.
+        return np.sqrt(self._noise.process(d2 * d2) / 6.0)
 
-    def _baseline(self, closed: np.ndarray, rolling: np.ndarray) -> np.ndarray:
-        """Flow a rise starts from: the rolling minimum, but never from before a re-arm."""
-        age = self._floor_age + np.arange(1, closed.size + 1)
-        since = np.minimum.accumulate(np.r_[self._floor_min, closed])[1:]
-        return np.maximum(np.where(age < self._window, since, rolling), 0.0)
+    def _baseline(self, closed: np.ndarray, rolling: np.ndarray, t: np.ndarray) -> np.ndarray:
+        """Flow a rise starts from: the rolling minimum, but never from before a re-arm or
+        the end of the settling time (infinite until then: nothing can be detected)."""
+        valid = t >= self._settled_t
+        age = self._floor_age + np.cumsum(valid)
+        since = np.minimum.accumulate(np.r_[self._floor_min, np.where(valid, closed, np.inf)])
+        return np.maximum(np.where(age < self._window, since[1:], rolling), 0.0)
 
-    def _advance_floor(self, f: np.ndarray) -> None:
+    def _advance_floor(self, closed: np.ndarray, t: np.ndarray) -> None:
         """Account consumed samples in the baseline's look-back limits."""
-        if self._floor_age < self._window and f.size:
-            self._floor_min = min(self._floor_min, float(f.min()))
-        self._floor_age = min(self._window, self._floor_age + f.size)
+        valid = t >= self._settled_t
+        if self._floor_age < self._window and valid.any():
+            self._floor_min = min(self._floor_min, float(closed[valid].min()))
+        self._floor_age = min(self._window, self._floor_age + int(valid.sum()))
+
+    def _first_collapse(self, f: np.ndarray) -> int:
+        """Index where a still-active letdown's flow falls back near where it started."""
+        run = self._active
+        peak = np.maximum.accumulate(np.r_[run.peak, f])[1:]
+        hits = np.flatnonzero(f < run.base + self.config.end_frac * (peak - run.base))
+        return int(hits[0]) if hits.size else -1
 
     def _first_end(self, f: np.ndarray) -> int:
         """Index where the open letdown's flow falls back near where it started, or -1."""
@@ -240,14 +259,24 @@ class LetdownDetector:
         return events
 
     def _complete(self, end_t: float, all_t: np.ndarray, all_v: np.ndarray) -> Event:
-        """Close the open letdown at ``end_t`` (flow time base)."""
+        """Close the open letdown at ``end_t`` (flow time base).
+
+        A rise that collapsed, or was cut off by the end of the stream, within
+        ``evidence_s`` of its detection is completed as ``retracted``: a hand
+        pressing on the bottle or the bottle lifted off, not milk ejection.
+        """
         run = self._open
         self._open = None
         volume = float(np.interp(end_t, all_t, all_v)) - run.volume_at_foot
-        return self._event(run, end_t=end_t, volume=volume)
+        label = "letdown" if end_t - run.detected_t >= self.config.evidence_s else "retracted"
+        return self._event(run, end_t=end_t, volume=volume, label=label)
 
     def _event(
-        self, run: _Running, end_t: float | None = None, volume: float | None = None
+        self,
+        run: _Running,
+        end_t: float | None = None,
+        volume: float | None = None,
+        label: str = "letdown",
     ) -> Event:
         half_bin = 0.5 / self.config.rate_hz  # a grid bin is known once it has ended
         return Event(
@@ -258,6 +287,7 @@ class LetdownDetector:
             score=run.score,
             end_s=None if end_t is None else end_t - self.delay_s,
             volume_ml=volume,
+            label=label,
         )
 
 

@@ -15,6 +15,7 @@ arrives in spurts, one per pump cycle.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -196,7 +197,7 @@ def simulate_session(config: SimConfig | None = None, seed: int = 0) -> Simulati
     keep = np.ones(ts.size, bool)
     if "lost" in art:
         keep &= rng.random(ts.size) > rng.uniform(0.002, 0.02)
-    if "gaps" in art:
+    if "gaps" in art and cfg.duration_s > 80.0:
         for _ in range(int(rng.integers(0, 3))):
             start = rng.uniform(30.0, cfg.duration_s - 40.0)
             keep &= ~((ts >= start) & (ts < start + rng.uniform(3.0, 25.0)))
@@ -351,3 +352,30 @@ def _truth_events(
             )
         )
     return events
+
+
+def corpus_config(index: int) -> SimConfig:
+    """The ``index``-th session of the standard mixed corpus (benchmarks and tests).
+
+    It cycles through every channel kind, sample rates of 10-100 Hz, single and
+    double pumping, every artifact and random subsets of them, and sessions
+    without a letdown (one in eight).
+    """
+    rng = np.random.default_rng(10_000 + index)
+    artifacts = frozenset(ARTIFACTS)
+    if index % 10 >= 7:  # some sessions with only a random subset of artifacts
+        artifacts = frozenset(a for a in ARTIFACTS if rng.random() < 0.5)
+    return SimConfig(
+        kind=CHANNEL_KINDS[index % 4],
+        sample_rate_hz=(10.0, 20.0, 50.0, 100.0)[(index // 4) % 4],
+        double=index % 5 == 4,
+        duration_s=(900.0, 1200.0)[(index // 16) % 2],
+        letdowns=0 if index % 8 == 7 else None,
+        artifacts=artifacts,
+    )
+
+
+def simulate_corpus(n: int, first: int = 0) -> Iterator[Simulation]:
+    """Sessions ``first`` .. ``first + n - 1`` of the standard corpus (fixed seeds)."""
+    for index in range(first, first + n):
+        yield simulate_session(corpus_config(index), seed=index)
