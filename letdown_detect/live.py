@@ -22,7 +22,7 @@ import signal
 import time
 import uuid
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Awaitable, Sequence
 from dataclasses import replace
 from datetime import datetime, timezone
 from pathlib import Path
@@ -59,6 +59,16 @@ class SystemClock:
         await asyncio.sleep(seconds)
 
 
+async def _within(hook: Awaitable[None], timeout_s: float) -> None:
+    """Await ``hook`` for at most ``timeout_s``; no extra task where asyncio allows (3.11+)."""
+    timeout = getattr(asyncio, "timeout", None)
+    if timeout is None:
+        await asyncio.wait_for(hook, timeout_s)
+        return
+    async with timeout(timeout_s):
+        await hook
+
+
 class _SinkWorker:
     """One sink's queue and the task that feeds it hook calls in order."""
 
@@ -78,7 +88,7 @@ class _SinkWorker:
         while (item := await self.queue.get()) is not None:
             hook, args = item
             try:
-                await asyncio.wait_for(getattr(self.sink, hook)(*args), self.timeout_s)
+                await _within(getattr(self.sink, hook)(*args), self.timeout_s)
             except asyncio.TimeoutError:
                 self.errors[self.name] += 1
                 log.warning("sink %s: %s took longer than %.1f s", self.name, hook, self.timeout_s)
@@ -244,6 +254,7 @@ class LiveSession:
                 if len(block):
                     self._handle(block, pipeline)
                 self._maybe_status()
+                await asyncio.sleep(0)  # let the sinks take what this block produced now
             self._emit(pipeline.flush())
             self._update_status(pipeline)
             if self._last_t_s is not None:
