@@ -6,10 +6,12 @@ import asyncio
 import json
 import stat
 from datetime import datetime, timezone
+from pathlib import Path
 
 import numpy as np
 import pytest
 
+from letdown_detect.cli import main
 from letdown_detect.clock import VirtualClock
 from letdown_detect.live import LiveSession
 from letdown_detect.pipeline import detect_recording
@@ -19,6 +21,7 @@ from letdown_detect.sources import open_source
 
 pytestmark = pytest.mark.timeout(120)
 START = datetime(2026, 3, 1, 6, 0, tzinfo=timezone.utc)
+RECORDINGS = Path(__file__).resolve().parent.parent / "recordings"
 
 
 class ListSink:
@@ -157,3 +160,21 @@ def test_a_failing_or_hanging_sink_neither_stops_nor_starves_the_others(tmp_path
     assert session.sink_errors["BrokenSink"] == n_events
     assert session.sink_errors["HangingSink"] == n_events
     assert healthy.summary is summary
+
+
+def test_replay_paces_at_speed_and_finds_what_detect_finds(tmp_path) -> None:
+    recording = next(p for p in sorted(RECORDINGS.glob("*.csv")) if ".events" not in p.name)
+    clock = VirtualClock(START)
+    source = open_source(f"replay:{recording}", clock=clock, speed=4.0, block_s=0.5)
+    summary = asyncio.run(LiveSession(source, [], clock=clock).run())
+    t = read_recording(recording).data["t_s"]
+    # paced: clock time is session time / speed (the first block is due at once)
+    assert clock.monotonic() == pytest.approx((t.iloc[-1] - t.iloc[0]) / 4.0, abs=0.5)
+    expected = detect_recording(read_recording(recording))
+    assert [e.to_dict() for e in summary.letdowns] == [e.to_dict() for e in expected]
+
+
+def test_replaying_a_missing_file_is_one_line_and_exit_2(tmp_path, capsys) -> None:
+    missing = tmp_path / "nope.csv"
+    assert main(["live", "--replay", str(missing), "--no-record", "--json"]) == 2
+    assert capsys.readouterr().err.strip() == f"letdown: {missing}: no such file"

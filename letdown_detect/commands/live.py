@@ -110,6 +110,8 @@ def _source(args: argparse.Namespace, clock: Clock) -> Source:
 
     if args.speed is not None and (args.serial or args.ble):
         raise ConfigError("--speed only applies to --replay and the simulator", "speed")
+    if args.char and not args.ble:
+        raise ConfigError("--char, --format and --scale only apply to --ble", "char")
     speed = 1.0 if args.speed is None else args.speed
     if args.serial:
         return open_source(
