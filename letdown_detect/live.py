@@ -33,6 +33,8 @@ import numpy as np
 from .clock import Clock, DeviceClock
 from .errors import DeviceError, ProtocolError
 from .model import Event, SampleBlock
+from .params import DetectorConfig
+from .pipeline import Pipeline
 from .sinks.base import SessionInfo, SessionStatus, SessionSummary, Sink
 from .sources import Arrival, LinkLostError, Source, SourceInfo
 from .summary import summarize
@@ -128,7 +130,7 @@ class LiveSession:
         sinks: Sequence[Sink] = (),
         *,
         clock: Clock,
-        config: Any = None,
+        config: DetectorConfig | None = None,
         duration_s: float | None = None,
         kind: str = "pumping",
         record_dir: Path | None = None,
@@ -225,8 +227,6 @@ class LiveSession:
         Raises:
             DeviceError, ProtocolError: the source cannot be opened at the start.
         """
-        from .pipeline import Pipeline
-
         # the session starts now: device samples buffered from before are dropped
         host0, start_utc = self.clock.monotonic(), self.clock.utc()
         info = self._info = await self.source.open()
@@ -320,7 +320,7 @@ class LiveSession:
             keep &= t < self.duration_s
         return SampleBlock(t[keep], block.values[keep], block.channels)
 
-    def _handle(self, block: SampleBlock, pipeline: Any) -> None:
+    def _handle(self, block: SampleBlock, pipeline: Pipeline) -> None:
         if self._last_t_s is not None and block.t_s[0] - self._last_t_s > GAP_S:
             self._gaps += 1
         self._gaps += int((np.diff(block.t_s) > GAP_S).sum())
@@ -338,11 +338,10 @@ class LiveSession:
             self._letdowns[key] = event
             self._post("on_event", event, self.session)
 
-    def _update_status(self, pipeline: Any) -> None:
+    def _update_status(self, pipeline: Pipeline) -> None:
         status = pipeline.status
         stats = self.source.stats
-        flow = getattr(status, "flow_ml_s", None)
-        volume = getattr(status, "volume_ml", None)
+        flow, volume = status.flow_ml_s, status.volume_ml
         self._status = SessionStatus(
             t_s=self._last_t_s or 0.0,
             flow_ml_s=None if flow is None or not np.isfinite(flow) else float(flow),
