@@ -246,6 +246,57 @@ def detect_recording(
     return run_blocks(pipeline, blocks)
 
 
+def detect(
+    data: Recording | pd.DataFrame | Iterable[SampleBlock | pd.DataFrame],
+    calibration: Mapping[str, float] | None = None,
+    config: DetectorConfig | None = None,
+) -> list[Event]:
+    """Detect letdowns in a recording, a DataFrame, or an iterator of chunks.
+
+    Args:
+        data: a :class:`Recording`; a DataFrame with ``t_s`` and channel columns;
+            or an iterable of :class:`SampleBlock` or such DataFrames (streamed
+            chunk by chunk, e.g. from a file read in pieces).
+        calibration: ``pa_per_ml`` / ``g_per_ml`` (a Recording brings its own).
+        config: detector parameters.
+
+    Returns:
+        Complete letdown events, by onset.
+
+    >>> import numpy as np
+    >>> t = np.arange(0, 300, 0.1)
+    >>> flow = np.where(t > 60, 0.8 * np.exp(-(t - 60) / 90), 0.02)
+    >>> events = detect(pd.DataFrame({"t_s": t, "flow_ml_s": flow}))
+    >>> [(round(e.onset_s), round(e.peak_flow_ml_s, 1)) for e in events]
+    [(59, 0.8)]
+    """
+    if isinstance(data, Recording):
+        return detect_recording(data, config)
+    chunks = [data] if isinstance(data, pd.DataFrame) else data
+    blocks = (_as_block(chunk) for chunk in chunks)
+    first = next(blocks, None)
+    if first is None:
+        return []
+    pipeline = Pipeline(first.channels, calibration, config)
+    return run_blocks(pipeline, _chain(first, blocks))
+
+
+def _as_block(chunk: SampleBlock | pd.DataFrame) -> SampleBlock:
+    if isinstance(chunk, SampleBlock):
+        return chunk
+    if "t_s" not in chunk.columns:
+        raise ConfigError("a DataFrame of samples needs a t_s column (seconds)", "t_s")
+    channels = tuple(c for c in chunk.columns if c != "t_s")
+    return SampleBlock(
+        chunk["t_s"].to_numpy(float), chunk[list(channels)].to_numpy(float), channels
+    )
+
+
+def _chain(first: SampleBlock, rest: Iterable[SampleBlock]) -> Iterable[SampleBlock]:
+    yield first
+    yield from rest
+
+
 def flow_frame(recording: Recording, config: DetectorConfig | None = None) -> pd.DataFrame:
     """The smoothed flow estimate of a recording, for plots and research.
 

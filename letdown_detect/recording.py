@@ -23,6 +23,8 @@ from .model import Channel, Event, SampleBlock
 DEFAULT_G_PER_ML = 1.03
 EVENT_COLUMNS = ("onset_s", "duration_s", "label")
 OPTIONAL_EVENT_COLUMNS = ("detected_s", "channel", "annotator", "value")
+#: Cell texts that mean "no sample" (a gap); anything else must be a number.
+_MISSING = ["", "nan", "NaN", "NAN"]
 
 
 @dataclass
@@ -134,7 +136,7 @@ def _bad_cell(path: Path, frame: pd.DataFrame) -> RecordingError:
     for column in frame.columns:
         text = frame[column].astype(str).str.strip()
         numeric = pd.to_numeric(text, errors="coerce")
-        bad = numeric.isna() & ~text.str.lower().isin(["", "nan", "none", "<na>"])
+        bad = numeric.isna() & ~text.isin(_MISSING)
         if bad.any():
             row = int(np.flatnonzero(bad.to_numpy())[0])
             return RecordingError(
@@ -181,7 +183,9 @@ def read_recording(path: str | Path) -> Recording:
     if len(set(header)) != len(header):
         raise RecordingError(path, "expected each column name once", line=1)
     try:
-        data = pd.read_csv(path, dtype=float, skipinitialspace=True, na_values=["", "nan"])
+        data = pd.read_csv(
+            path, dtype=float, skipinitialspace=True, keep_default_na=False, na_values=_MISSING
+        )
     except ValueError:
         raise _bad_cell(path, pd.read_csv(path, dtype=str, keep_default_na=False)) from None
     except pd.errors.ParserError as exc:

@@ -86,13 +86,13 @@ class FlowEstimator:
         A gap is bridged once a median window of samples after it has arrived,
         so output may trail the input by the gap plus ``median_s``.
         """
-        t = np.r_[self._pending_t, t_s]
-        x = np.r_[self._pending_x, x * self.ml_per_unit]
+        t = np.concatenate((self._pending_t, t_s))
+        x = np.concatenate((self._pending_x, x * self.ml_per_unit))
         self._pending_t = self._pending_x = np.empty(0)
         out_f = np.full(t.size, np.nan)
         out_r = np.full(t.size, np.nan)
         missing = ~np.isfinite(x)
-        edges = np.flatnonzero(np.diff(np.r_[0, missing.view(np.int8), 0]))
+        edges = np.flatnonzero(np.diff(np.concatenate(([0], missing.view(np.int8), [0]))))
         window = self._median.window
         max_fill = int(self.params.max_fill_s * self.params.rate_hz)
         pos = 0
@@ -108,7 +108,7 @@ class FlowEstimator:
             if not settled:  # wait for enough samples after the gap to know its level
                 self._pending_t, self._pending_x = t[start:], x[start:]
                 return t[:start], out_f[:start], out_r[:start]
-            after = after[: int(np.argmin(np.isfinite(np.r_[after, np.nan])))]
+            after = after[: int(np.argmin(np.isfinite(np.append(after, np.nan))))]
             # Bridge between robust levels on either side (medians, centred in time), so a
             # pump spurt at the gap's edge does not tilt the bridge.
             x0, x1 = float(np.median(self._recent)), float(np.median(after))
@@ -130,7 +130,7 @@ class FlowEstimator:
 
     def _run(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Flow of a run of finite samples (mL or mL/s)."""
-        self._recent = np.r_[self._recent, x][-self._median.window :]
+        self._recent = np.concatenate((self._recent, x))[-self._median.window :]
         if self._cumulative:
             return self._lowpass.process(
                 raw := self._differentiate(self._median.process(self._steps.process(x)))
@@ -150,13 +150,13 @@ class FlowEstimator:
         lags = _JUMP_LAGS
         if self._tail_m is None:
             self._tail_m = np.full(2 * lags, m[0])
-        ext = np.r_[self._tail_m, m]
+        ext = np.concatenate((self._tail_m, m))
         self._tail_m = ext[-2 * lags :]
         q = np.arange(ext.size - m.size - (lags - 1), ext.size - (lags - 1))
         cut = np.zeros(q.size, bool)
         for k in range(1, lags + 1):
             big = np.abs(ext[k:] - ext[:-k]) > self.params.max_step_ml_s * k / self.params.rate_hz
-            counts = np.r_[0, np.cumsum(big)]
+            counts = np.concatenate(([0], np.cumsum(big)))
             cut |= counts[q] > counts[q - k]
         self.jumps_cut += int(cut.sum())
         return np.where(cut, 0.0, ext[q] - ext[q - 1]) * self.params.rate_hz

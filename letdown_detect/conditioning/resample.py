@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from ..errors import ConfigError
@@ -53,7 +55,17 @@ class Resampler:
         Returns:
             Grid times (bin centres, s) and values (NaN where a gap), shape (m,), (m, channels).
         """
-        t = np.concatenate([self._held_t, np.asarray(t_s, float)])
+        t_s = np.asarray(t_s, float)
+        if t_s.size == 1 and self._held_t.size:
+            # Fast path for live sources: a sample inside the bin still being filled.
+            t_new = float(t_s[0])
+            if t_new > self._held_t[-1] and math.floor(t_new * self.rate_hz) == math.floor(
+                self._held_t[0] * self.rate_hz
+            ):
+                self._held_t = np.append(self._held_t, t_new)
+                self._held_v = np.concatenate((self._held_v, np.reshape(values, (1, -1))))
+                return np.empty(0), np.empty((0, self.channels))
+        t = np.concatenate([self._held_t, t_s])
         v = np.concatenate([self._held_v, np.asarray(values, float).reshape(-1, self.channels)])
         if t.size == 0:
             return np.empty(0), np.empty((0, self.channels))

@@ -65,7 +65,7 @@ class StepRemover:
         keep = 5 * h + 2 * g
         if self._tail is None:
             self._tail = np.full(keep, x[0])
-        ext = np.r_[self._tail, x]
+        ext = np.concatenate((self._tail, x))
         self._tail = ext[-keep:]
         medians = np.median(sliding_window_view(ext, h), axis=1)  # medians[p] = ext[p:p+h]
         # Output positions: the newest x.size positions of ext, ``delay`` late.

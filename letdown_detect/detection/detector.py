@@ -98,20 +98,20 @@ class LetdownDetector:
             self._first_f = float(f[0])
             self._settled_t = float(t[0]) + cfg.settle_s
         sigma = self._noise_sigma(f)
-        volume = np.cumsum(np.r_[self._volume, np.maximum(f, 0.0) / cfg.rate_hz])[1:]
+        volume = np.cumsum(np.concatenate(([self._volume], np.maximum(f, 0.0) / cfg.rate_hz)))[1:]
         # Baseline = lowest flow over the look-back after closing dips shorter than
         # dip_s (rolling max then rolling min): a flow estimate that dips (an artifact)
         # and recovers is not a new rise. Flow is never negative.
         w, d = self._window, self._dip
         past = self._hist_f[-(w + d - 2) :]
-        ext = np.r_[np.full(w + d - 2 - past.size, self._first_f), past, f]
+        ext = np.concatenate((np.full(w + d - 2 - past.size, self._first_f), past, f))
         closed = maximum_filter1d(ext, d, origin=d // 2)[d - 1 :]
         rolling = minimum_filter1d(closed, w, origin=w // 2)[w - 1 :]
         closed = closed[w - 1 :]
         # Look-back arrays: history followed by this chunk.
-        all_t = np.r_[self._hist_t, t]
-        all_f = np.r_[self._hist_f, f]
-        all_v = np.r_[self._hist_v, volume]
+        all_t = np.concatenate((self._hist_t, t))
+        all_f = np.concatenate((self._hist_f, f))
+        all_v = np.concatenate((self._hist_v, volume))
         offset = self._hist_t.size
         events: list[Event] = []
         i, n = 0, t.size
@@ -176,7 +176,7 @@ class LetdownDetector:
         ``noise_lag_s``: blind to steady decays, so it measures wobble, not trends."""
         lag = self._lag
         past = self._hist_f[-2 * lag :]
-        ext = np.r_[np.full(2 * lag - past.size, self._first_f), past, f]
+        ext = np.concatenate((np.full(2 * lag - past.size, self._first_f), past, f))
         d2 = ext[2 * lag :] - 2.0 * ext[lag:-lag] + ext[: -2 * lag]
         # E[d2^2] = 6 sigma^2 for independent noise at that lag. A mean square (not a mean
         # absolute value) so sparse bumps, e.g. from a coarsely quantised sensor, count fully.
@@ -187,7 +187,9 @@ class LetdownDetector:
         the end of the settling time (infinite until then: nothing can be detected)."""
         valid = t >= self._settled_t
         age = self._floor_age + np.cumsum(valid)
-        since = np.minimum.accumulate(np.r_[self._floor_min, np.where(valid, closed, np.inf)])
+        since = np.minimum.accumulate(
+            np.concatenate(([self._floor_min], np.where(valid, closed, np.inf)))
+        )
         return np.maximum(np.where(age < self._window, since[1:], rolling), 0.0)
 
     def _advance_floor(self, closed: np.ndarray, t: np.ndarray) -> None:
@@ -200,7 +202,7 @@ class LetdownDetector:
     def _first_collapse(self, f: np.ndarray) -> int:
         """Index where a still-active letdown's flow falls back near where it started."""
         run = self._active
-        peak = np.maximum.accumulate(np.r_[run.peak, f])[1:]
+        peak = np.maximum.accumulate(np.concatenate(([run.peak], f)))[1:]
         hits = np.flatnonzero(f < run.base + self.config.end_frac * (peak - run.base))
         return int(hits[0]) if hits.size else -1
 
@@ -214,7 +216,7 @@ class LetdownDetector:
     def _first_rearm(self, t: np.ndarray, f: np.ndarray) -> int:
         """Index where flow has fallen enough from its peak to allow a new letdown, or -1."""
         run = self._active
-        peak = np.maximum.accumulate(np.r_[run.peak, f])[1:]
+        peak = np.maximum.accumulate(np.concatenate(([run.peak], f)))[1:]
         drop = np.maximum(self.config.rearm_frac * (peak - run.base), 0.5 * run.threshold)
         late = t - run.foot_t >= self.config.min_interval_s
         hits = np.flatnonzero((f < peak - drop) & late)
