@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import numpy as np
-from numpy.lib.stride_tricks import sliding_window_view
 from scipy.signal import butter, lfilter, sosfilt, sosfilt_zi
 
 from ..errors import ConfigError
+from ._windows import rolling_median
 
 
 class SosFilter:
@@ -124,4 +124,4 @@ class RollingMedian:
             self._tail = np.full(self.window - 1, x[0])
         full = np.concatenate([self._tail, x])
         self._tail = full[-(self.window - 1) :]
-        return np.median(sliding_window_view(full, self.window), axis=1)
+        return rolling_median(full, self.window)

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import numpy as np
-from numpy.lib.stride_tricks import sliding_window_view
 
+from ._windows import rolling_median, windows
 from .filters import EwMean
 
 
@@ -67,7 +67,7 @@ class StepRemover:
             self._tail = np.full(keep, x[0])
         ext = np.concatenate((self._tail, x))
         self._tail = ext[-keep:]
-        medians = np.median(sliding_window_view(ext, h), axis=1)  # medians[p] = ext[p:p+h]
+        medians = rolling_median(ext, h)  # medians[p] = median of ext[p:p+h]
         # Output positions: the newest x.size positions of ext, ``delay`` late.
         q = np.arange(ext.size - x.size - self.delay, ext.size - self.delay)
         # Edge at position p (between ext[p-1] and ext[p]): after-window starts at p+g,
@@ -77,7 +77,7 @@ class StepRemover:
         # Among positions that see the same step, the sharpest single-sample change marks
         # where it happened (a small tie-breaker).
         strength = np.abs(edge) + 0.1 * np.abs(ext[p] - ext[p - 1])
-        side_max = np.max(sliding_window_view(strength, h), axis=1)
+        side_max = windows(strength, h).max(axis=1)
         centre = np.arange(h, h + q.size)  # index of q in p
         # The bar rises with the typical edge strength (pump ripple, noise), measured on
         # the positions just decided: a calm sensor shows small artifacts, a rippling one
