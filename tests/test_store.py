@@ -150,6 +150,27 @@ def test_live_session_lands_in_the_store_through_the_sink(tmp_path):
     assert [tuple(e) for e in events] == [("letdown", 60.0, 200.0), ("felt_letdown", 64.0, 64.0)]
 
 
+def test_retracted_rise_takes_its_stored_letdown_back(tmp_path):
+    db = tmp_path / "r.sqlite3"
+    sink = StoreSink(StoreWriter(db))
+    info = session_info()
+    detected = Event(300.0, 306.0, 0.6, "weight_g", 1.2)
+    retracted = Event(
+        300.0, 306.0, 0.6, "weight_g", 1.2, end_s=309.0, volume_ml=1.0, label="retracted"
+    )
+
+    async def session():
+        await sink.start(info, control=None)
+        await sink.on_event(detected, info)
+        await sink.on_event(retracted, info)
+        await sink.stop(SessionSummary(600.0, (), 5.0, None, None), info)
+
+    asyncio.run(session())
+    with Store(db) as store:
+        labels = [r["label"] for r in store.query("SELECT label FROM events")]
+    assert labels == ["retracted"]
+
+
 def test_locked_database_during_a_session_loses_nothing(tmp_path):
     """Writes wait while another program holds the lock, then land; the session never stops."""
     db = tmp_path / "l.sqlite3"

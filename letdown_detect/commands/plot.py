@@ -19,13 +19,18 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument(
         "-o", "--out", type=Path, help="image to write (.png/.svg/.pdf; default REC.png)"
     )
-    p.add_argument(
+    add_mood_options(p)
+    p.set_defaults(func=run)
+
+
+def add_mood_options(parser: argparse.ArgumentParser) -> None:
+    """``--mood`` and ``--db``: opt in to showing stored mood answers (health data)."""
+    parser.add_argument(
         "--mood",
         action="store_true",
         help="add the mood answers stored for this recording (health data: off by default)",
     )
-    p.add_argument("--db", type=Path, help="session store for --mood (default: the usual one)")
-    p.set_defaults(func=run)
+    parser.add_argument("--db", type=Path, help="session store for --mood (default: the usual one)")
 
 
 def run(args: argparse.Namespace) -> int:

@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from .plot import add_mood_options
+
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     """Add the ``report`` subcommand."""
@@ -20,12 +22,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--tolerance", type=float, default=15.0, help="onset match tolerance, s (default 15)"
     )
-    p.add_argument(
-        "--mood",
-        action="store_true",
-        help="add the mood answers stored for this recording (health data: off by default)",
-    )
-    p.add_argument("--db", type=Path, help="session store for --mood (default: the usual one)")
+    add_mood_options(p)
     p.set_defaults(func=run)
 
 

@@ -213,6 +213,14 @@ class Store:
             ),
         )
 
+    def retract_event(self, session_id: str, onset_s: float) -> None:
+        """Mark a stored letdown as retracted (its rise collapsed: an artifact, not milk)."""
+        self._write(
+            "UPDATE events SET label = 'retracted'"
+            " WHERE session_id = ? AND label = 'letdown' AND onset_s = ?",
+            (session_id, onset_s),
+        )
+
     def add_prompt(
         self,
         session_id: str,

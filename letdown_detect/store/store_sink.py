@@ -50,8 +50,16 @@ class StoreSink:
         )
 
     async def on_event(self, event: Event, session: SessionInfo) -> None:
-        """Store a letdown (the complete version replaces the first) or a felt mark."""
-        if event.label in ("letdown", "felt_letdown"):
+        """Store a letdown (the complete version replaces the first) or a felt mark; a
+        retracted rise takes its stored letdown back."""
+        if event.label == "retracted":
+            self.writer.submit(
+                "retract_event",
+                event.detected_s,
+                session_id=session.session_id,
+                onset_s=event.onset_s,
+            )
+        elif event.label in ("letdown", "felt_letdown"):
             self.writer.submit(
                 "add_event", event.detected_s, session_id=session.session_id, **event_fields(event)
             )

@@ -18,7 +18,9 @@ from typing import TextIO
 from .db import Store, StoreError
 
 #: Write operations a pending entry may name (the Store methods that write).
-WRITE_OPS = frozenset({"add_session", "end_session", "add_event", "add_prompt", "add_answer"})
+WRITE_OPS = frozenset(
+    {"add_session", "end_session", "add_event", "retract_event", "add_prompt", "add_answer"}
+)
 
 
 class StoreWriter:
