@@ -8,6 +8,9 @@ from scipy.signal import butter, lfilter, sosfilt, sosfilt_zi
 from ..errors import ConfigError
 from ._windows import rolling_median
 
+#: Chunks up to this many samples take the plain-float path of ``SosFilter``.
+_SMALL = 8
+
 
 class SosFilter:
     """Causal Butterworth low-pass in second-order sections, state carried in ``zi``.
@@ -35,6 +38,7 @@ class SosFilter:
         self.sample_rate_hz = sample_rate_hz
         self.order = order
         self._sos = butter(order, cutoff_hz, fs=sample_rate_hz, output="sos")
+        self._coefs = [tuple(float(c) for c in row) for row in self._sos]
         self.reset()
 
     @property
@@ -55,8 +59,22 @@ class SosFilter:
             return np.empty(0)
         if self._zi is None:
             self._zi = sosfilt_zi(self._sos) * x[0]
-        y, self._zi = sosfilt(self._sos, x, zi=self._zi)
-        return y
+        if x.size > _SMALL:
+            y, self._zi = sosfilt(self._sos, x, zi=self._zi)
+            return y
+        # Live chunks of a few samples: the same transposed direct-form II recursion as
+        # scipy's sosfilt, in plain floats (bit-identical, without its per-call overhead).
+        zi = self._zi.tolist()
+        out = []
+        for v in x.tolist():
+            for z, (b0, b1, b2, _a0, a1, a2) in zip(zi, self._coefs, strict=True):
+                y = b0 * v + z[0]
+                z[0] = b1 * v - a1 * y + z[1]
+                z[1] = b2 * v - a2 * y
+                v = y
+            out.append(v)
+        self._zi = np.array(zi)
+        return np.array(out)
 
 
 class EwMean:
@@ -87,7 +105,14 @@ class EwMean:
         """Running means after each sample of the chunk."""
         if x.size == 0:
             return np.empty(0)
-        y, self._zi = lfilter(self._b, self._a, x, zi=self._zi)
+        if x.size > _SMALL:
+            y, self._zi = lfilter(self._b, self._a, x, zi=self._zi)
+        else:  # same one-pole recursion as lfilter, in plain floats (bit-identical)
+            z, gain, out = float(self._zi[0]), 1.0 - self._keep, []
+            for v in x.tolist():
+                out.append(gain * v + z)
+                z = self._keep * out[-1]
+            y, self._zi = np.array(out), np.array([z])
         n = self._count + np.arange(1, x.size + 1)
         self._count += x.size
         return y / -np.expm1(n * np.log(self._keep))

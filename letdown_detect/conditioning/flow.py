@@ -7,6 +7,7 @@ from typing import Protocol
 import numpy as np
 
 from ..model import Channel
+from ._windows import windows
 from .filters import RollingMedian, SosFilter
 from .steps import StepRemover
 
@@ -86,6 +87,9 @@ class FlowEstimator:
         A gap is bridged once a median window of samples after it has arrived,
         so output may trail the input by the gap plus ``median_s``.
         """
+        if x.size and not self._pending_t.size and np.isfinite(x).all():
+            flow, raw = self._run(x * self.ml_per_unit)
+            return t_s, flow, raw
         t = np.concatenate((self._pending_t, t_s))
         x = np.concatenate((self._pending_x, x * self.ml_per_unit))
         self._pending_t = self._pending_x = np.empty(0)
@@ -132,11 +136,9 @@ class FlowEstimator:
         """Flow of a run of finite samples (mL or mL/s)."""
         self._recent = np.concatenate((self._recent, x))[-self._median.window :]
         if self._cumulative:
-            return self._lowpass.process(
-                raw := self._differentiate(self._median.process(self._steps.process(x)))
-            ), raw
-        m = self._median.process(x)
-        raw = m
+            raw = self._differentiate(self._median.process(self._steps.process(x)))
+        else:
+            raw = self._median.process(x)
         return self._lowpass.process(raw), raw
 
     def _differentiate(self, m: np.ndarray) -> np.ndarray:
@@ -153,10 +155,13 @@ class FlowEstimator:
         ext = np.concatenate((self._tail_m, m))
         self._tail_m = ext[-2 * lags :]
         q = np.arange(ext.size - m.size - (lags - 1), ext.size - (lags - 1))
-        cut = np.zeros(q.size, bool)
-        for k in range(1, lags + 1):
-            big = np.abs(ext[k:] - ext[:-k]) > self.params.max_step_ml_s * k / self.params.rate_hz
-            counts = np.concatenate(([0], np.cumsum(big)))
-            cut |= counts[q] > counts[q - k]
+        # too_fast[a, k-1]: ext rose or fell faster than max_step_ml_s from a to a+k.
+        span = windows(ext, lags + 1)
+        limits = self.params.max_step_ml_s * np.arange(1, lags + 1) / self.params.rate_hz
+        too_fast = np.abs(span[:, 1:] - span[:, :1]) > limits
+        # reach[a, j-1]: some window starting at a and at least j samples long is too fast.
+        reach = np.logical_or.accumulate(too_fast[:, ::-1], axis=1)[:, ::-1]
+        offsets = np.arange(1, lags + 1)
+        cut = reach[q[:, None] - offsets, offsets - 1].any(axis=1)
         self.jumps_cut += int(cut.sum())
         return np.where(cut, 0.0, ext[q] - ext[q - 1]) * self.params.rate_hz

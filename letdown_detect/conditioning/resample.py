@@ -65,6 +65,21 @@ class Resampler:
                 self._held_t = np.append(self._held_t, t_new)
                 self._held_v = np.concatenate((self._held_v, np.reshape(values, (1, -1))))
                 return np.empty(0), np.empty((0, self.channels))
+            if (
+                self._last_bin is not None
+                and math.floor(t_new * self.rate_hz)
+                == (held_bin := math.floor(self._held_t[0] * self.rate_hz)) + 1
+                == self._last_bin + 2
+                and t_new > self._held_t[-1]
+            ):
+                # The sample opens the next bin and completes the held one, with no hole.
+                means = _bin_means(self._held_v, np.zeros(1, np.int64))
+                grid, out = self._fill(
+                    np.array([held_bin]), means, self._held_t[:1], self._held_t[-1:]
+                )
+                self._held_t = np.array([t_new])
+                self._held_v = np.reshape(np.asarray(values, float), (1, self.channels))
+                return grid, out
         t = np.concatenate([self._held_t, t_s])
         v = np.concatenate([self._held_v, np.asarray(values, float).reshape(-1, self.channels)])
         if t.size == 0:
@@ -86,11 +101,7 @@ class Resampler:
             return np.empty(0), np.empty((0, self.channels))
         t, v, bins = t[done], v[done], bins[done]
         starts = np.flatnonzero(np.concatenate([[True], bins[1:] != bins[:-1]]))
-        finite = np.isfinite(v)
-        sums = np.add.reduceat(np.where(finite, v, 0.0), starts, axis=0)
-        counts = np.add.reduceat(finite.astype(np.int64), starts, axis=0)
-        with np.errstate(invalid="ignore", divide="ignore"):
-            means = np.where(counts > 0, sums / np.maximum(counts, 1), np.nan)
+        means = _bin_means(v, starts)
         ubins = bins[starts]
         first_t = t[starts]
         last_t = np.concatenate([t[starts[1:] - 1], [t[-1]]])
@@ -132,3 +143,12 @@ class Resampler:
             out[b0 + 1 - start : b1 - start] = v0 + (v1 - v0) * frac
         self._last_bin, self._last_val, self._last_t = stop, means[-1].copy(), float(last_t[-1])
         return (grid + 0.5) / self.rate_hz, out
+
+
+def _bin_means(values: np.ndarray, starts: np.ndarray) -> np.ndarray:
+    """Mean of the finite values of each bin (rows ``starts[i]`` up to the next start)."""
+    finite = np.isfinite(values)
+    sums = np.add.reduceat(np.where(finite, values, 0.0), starts, axis=0)
+    counts = np.add.reduceat(finite.astype(np.int64), starts, axis=0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(counts > 0, sums / np.maximum(counts, 1), np.nan)
