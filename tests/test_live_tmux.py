@@ -60,3 +60,30 @@ def test_live_view_shows_the_session_takes_the_felt_key_and_quits_with_a_summary
     assert len(felt) == 1
     assert felt["onset_s"].iloc[0] <= read_recording(csv).data["t_s"].iloc[-1] + 1.0
     assert (events["label"] == "letdown").sum() == 1
+
+
+def test_the_mood_question_is_answered_from_the_keyboard_while_the_view_runs(tmp_path) -> None:
+    import sqlite3
+
+    session = f"letdown-{uuid.uuid4().hex[:8]}"
+    db = tmp_path / "store.db"
+    command = (
+        f"{sys.executable} -m letdown_detect live --seed 3 --speed 20 --record {tmp_path} "
+        f"--quiet --db {db}; sleep 30"
+    )
+    _tmux("new-session", "-d", "-s", session, "-x", "160", "-y", "40", command)
+    try:
+        _wait_for(session, "0-9 (x = 10)")
+        _wait_for(session, "Mood check #1:")
+        _tmux("send-keys", "-t", session, "7")
+        _wait_for(session, "7/10")  # the answer is confirmed on screen
+        screen = _wait_for(session, "elapsed")
+        _tmux("send-keys", "-t", session, "q")
+        _wait_for(session, "Recording:")
+    finally:
+        subprocess.run(["tmux", "kill-session", "-t", session], capture_output=True)
+    assert "Mood check #1" in screen
+    with sqlite3.connect(db) as conn:
+        rows = conn.execute("SELECT score, channel, prompt_id FROM answers").fetchall()
+    assert [(score, channel) for score, channel, _ in rows] == [(7, "terminal")]
+    assert rows[0][2] is not None  # it answered the letdown's prompt, not a loose note

@@ -3,8 +3,9 @@
 The live view shows elapsed session time, current flow, volume so far,
 letdowns so far and link quality, prints one line per letdown (local time and
 session time), and reads single keys: ``f`` or space marks "I feel a letdown
-now", ``q`` stops the session. Keys need a POSIX terminal; elsewhere the view
-runs without them (Ctrl-C still stops).
+now", ``0``-``9`` (``x`` = 10) answers the open mood question, ``q`` stops the
+session. Keys need a POSIX terminal; elsewhere the view runs without them
+(Ctrl-C still stops, and the mood page still takes answers).
 """
 
 from __future__ import annotations
@@ -26,6 +27,8 @@ from .base import SessionControl, SessionInfo, SessionStatus, SessionSummary
 
 FELT_KEYS = frozenset("f ")
 STOP_KEYS = frozenset("q")
+#: Keys that answer the open mood question, with the 0-10 intensity they stand for.
+SCORE_KEYS = {**{str(n): n for n in range(10)}, "x": 10}
 
 
 class ConsoleSink:
@@ -49,13 +52,24 @@ class ConsoleSink:
         self._status: SessionStatus | None = None
         self._numbers: dict[tuple[str, float], int] = {}
         self._restore_terminal: Any = None
+        self._mood: Any = None  # the session's mood sink, when prompts are on
 
     async def start(self, session: SessionInfo, control: SessionControl) -> None:
         """Show the header and the status panel; start listening for keys."""
         self._session, self._control = session, control
         where = f"; recording to {self.recording}" if self.recording else ""
         self.console.print(f"[bold]letdown live[/] from {session.source}{where}")
-        self.console.print("Keys: [bold]f[/] or space = I feel a letdown now, [bold]q[/] = stop.")
+        self._mood = next(
+            (s for s in getattr(control, "sinks", ()) if hasattr(s, "submit_answer")), None
+        )
+        keys = "Keys: [bold]f[/] or space = I feel a letdown now, [bold]q[/] = stop"
+        if self._mood is not None:
+            keys += ", [bold]0[/]-[bold]9[/] ([bold]x[/] = 10) = answer the mood question"
+            if self._mood.on_prompt is None:
+                self._mood.on_prompt = self._show_prompt
+            if getattr(self._mood, "tracker", None) is not None:
+                self._mood.tracker.on_prompt = self._mood.on_prompt
+        self.console.print(keys + ".")
         self._live = Live(self._panel(), console=self.console, auto_refresh=False, transient=False)
         self._live.start(refresh=True)
         if self.keys:
@@ -167,9 +181,30 @@ class ConsoleSink:
         for key in pressed:
             if key in FELT_KEYS and self._control is not None:
                 self._control.mark_felt("keyboard")
+            elif key in SCORE_KEYS and self._mood is not None:
+                self._answer(SCORE_KEYS[key])
             elif key in STOP_KEYS and hasattr(self._control, "request_stop"):
                 self._print("Stopping...")
                 self._control.request_stop()
+
+    def _show_prompt(self, prompt: Any) -> None:
+        """A mood question opened (show it) or closed unanswered (say so)."""
+        if prompt.status == "open":
+            self._print(
+                f"Mood check #{prompt.number}: {prompt.question} "
+                "Press 0-9 (0 = nothing unpleasant, x = 10) or answer on the mood page."
+            )
+        elif prompt.status == "expired":
+            self._print(f"Mood check #{prompt.number} closed unanswered.")
+
+    def _answer(self, score: int) -> None:
+        """Answer the open mood question from the keyboard; the view keeps running."""
+        from ..errors import LetdownError
+
+        try:
+            self._print(self._mood.submit_answer(score, None, None, "terminal"))
+        except (LetdownError, RuntimeError) as exc:
+            self._print(f"Not saved: {exc}")
 
     def _stop_keys(self) -> None:
         if self._restore_terminal is not None:
