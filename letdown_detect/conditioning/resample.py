@@ -127,20 +127,18 @@ class Resampler:
         out = np.full((grid.size, self.channels), np.nan)
         out[ubins - start] = means
         holes = nxt_bins - prev_bins > 1
-        for b0, b1, v0, v1, t0, t1 in zip(
-            prev_bins[holes],
-            nxt_bins[holes],
-            prev_vals[holes],
-            nxt_vals[holes],
-            prev_last_t[holes],
-            nxt_first_t[holes],
-            strict=False,
-        ):
-            if t1 - t0 > self.gap_s:
-                self.gaps += 1
-                continue
-            frac = (np.arange(b0 + 1, b1) - b0)[:, None] / (b1 - b0)
-            out[b0 + 1 - start : b1 - start] = v0 + (v1 - v0) * frac
+        if holes.any():
+            b0, b1 = prev_bins[holes], nxt_bins[holes]
+            short = nxt_first_t[holes] - prev_last_t[holes] <= self.gap_s
+            self.gaps += int((~short).sum())
+            b0, b1 = b0[short], b1[short]
+            v0, v1 = prev_vals[holes][short], nxt_vals[holes][short]
+            # Every empty bin of every short hole at once: hole k owns bins b0[k]+1 .. b1[k]-1.
+            sizes = b1 - b0 - 1
+            owner = np.repeat(np.arange(sizes.size), sizes)
+            pos = np.arange(owner.size) - np.repeat(np.cumsum(sizes) - sizes, sizes) + 1
+            frac = (pos / (b1 - b0)[owner])[:, None]
+            out[b0[owner] + pos - start] = v0[owner] + (v1 - v0)[owner] * frac
         self._last_bin, self._last_val, self._last_t = stop, means[-1].copy(), float(last_t[-1])
         return (grid + 0.5) / self.rate_hz, out
 
