@@ -171,6 +171,25 @@ def test_borderline_share_of_unpleasant_letdowns(unpleasant_every, verdict):
     assert analyze(sessions).verdict == verdict
 
 
+def test_answer_to_a_letdown_that_was_taken_back_pairs_with_no_letdown():
+    """A rise retracted as an artifact leaves its prompt's answer out of every letdown."""
+    sessions = []
+    for day in range(3):
+        onsets = (60.0, 800.0)  # the stored letdowns; a rise at 400 s was retracted
+        answers = (
+            MoodAnswer(100.0, 0, (), "letdown", 60.0),
+            MoodAnswer(440.0, 8, ("dread",), "letdown", 400.0),  # prompt of the retracted rise
+            MoodAnswer(840.0, 0, (), "letdown", 800.0),
+            MoodAnswer(1300.0, 0, (), "baseline"),
+        )
+        sessions.append(
+            SessionMood(f"s{day}", START + timedelta(days=day), "pumping", onsets, answers)
+        )
+    result = analyze(sessions)
+    assert all(r.score == 0 for r in result.letdowns)
+    assert result.verdict != CONSISTENT
+
+
 def test_feelings_that_do_not_lift_within_10_min_are_not_dmer_pattern():
     sessions = []
     for day in range(3):

@@ -176,8 +176,10 @@ def _classify(
             continue
         if a.prompt_kind == "letdown" and a.letdown_onset_s is not None and waves:
             wave = min(waves, key=lambda o: abs(o - a.letdown_onset_s))
-            by_wave.setdefault(wave, []).append(a)
-            continue
+            # A prompt whose letdown was later taken back (an artifact) pairs with none.
+            if abs(wave - a.letdown_onset_s) <= c.same_wave_s:
+                by_wave.setdefault(wave, []).append(a)
+                continue
         near = [o for o in waves if o - c.before_s <= a.t_s <= o + c.after_s]
         if a.prompt_kind is None and near:
             by_wave.setdefault(min(near, key=lambda o: abs(o - a.t_s)), []).append(a)
