@@ -53,6 +53,7 @@ class ConsoleSink:
         self._numbers: dict[tuple[str, float], int] = {}
         self._restore_terminal: Any = None
         self._mood: Any = None  # the session's mood sink, when prompts are on
+        self._stopped = False
 
     async def start(self, session: SessionInfo, control: SessionControl) -> None:
         """Show the header and the status panel; start listening for keys."""
@@ -115,6 +116,9 @@ class ConsoleSink:
         if self._live is not None:
             self._live.stop()
             self._live = None
+            if not self.console.is_terminal:
+                self.console.print()  # the last status panel has no line end of its own
+        self._stopped = True
         for line in format_summary(summary):
             self.console.print(line, highlight=False)
         if self.recording:
@@ -136,7 +140,8 @@ class ConsoleSink:
         if s is None:
             table.add_row("waiting for samples...", "", "", "")
             return table
-        flow = "-" if s.flow_ml_s is None else f"{s.flow_ml_s:.2f} mL/s"
+        # Noise can push the smoothed estimate a hair below zero; milk never flows back.
+        flow = "-" if s.flow_ml_s is None else f"{max(s.flow_ml_s, 0.0):.2f} mL/s"
         table.add_row(
             f"elapsed [bold]{clock_text(s.t_s)}[/]",
             f"flow [bold]{flow}[/]",
@@ -189,6 +194,8 @@ class ConsoleSink:
 
     def _show_prompt(self, prompt: Any) -> None:
         """A mood question opened (show it) or closed unanswered (say so)."""
+        if self._stopped:
+            return
         if prompt.status == "open":
             self._print(
                 f"Mood check #{prompt.number}: {prompt.question} "
