@@ -76,9 +76,56 @@ def test_kill_9_mid_session_leaves_a_recording_detect_reads(tmp_path) -> None:
 
 def test_wrong_source_option_combinations_are_one_line_errors(tmp_path) -> None:
     out = subprocess.run(
-        _letdown("live", "--serial", "/dev/null", "--speed", "3", "--no-record"),
+        _letdown("live", "--serial", "/dev/null", "--speed", "0", "--no-record"),
         capture_output=True,
         text=True,
     )
     assert out.returncode == 2
-    assert out.stderr.strip() == "letdown: --speed only applies to --replay and the simulator"
+    assert out.stderr.strip() == "letdown: --speed must be a positive number, got 0"
+
+
+def test_a_pump_emulated_faster_than_real_time_is_followed_at_its_own_pace(tmp_path) -> None:
+    """``emulate --speed X`` and ``live --serial --speed X``: letdowns land at their true times.
+
+    The pump streams before ``live`` has started (as a real one would), so only letdowns
+    after the first 100 s of session are required.
+    """
+    import json
+
+    from letdown_detect.sources.simulate import SimConfig, simulate_session
+
+    pump = subprocess.Popen(
+        _letdown("emulate", "serial", "--speed", "25", "--seed", "0", "--duration", "500"),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
+    try:
+        port = pump.stdout.readline().strip()
+        live = subprocess.run(
+            _letdown(
+                "live",
+                "--serial",
+                port,
+                "--speed",
+                "25",
+                "--duration",
+                "480",
+                "--json",
+                "--no-record",
+                "--no-mood",
+                "--quiet",
+            ),
+            capture_output=True,
+            text=True,
+            timeout=90,
+        )
+    finally:
+        pump.terminate()
+        pump.wait(timeout=10)
+    assert live.returncode == 0, live.stderr
+    found = [json.loads(line)["onset_s"] for line in live.stdout.splitlines()]
+    truth = [e.onset_s for e in simulate_session(SimConfig(duration_s=500), seed=0).truth]
+    late = [t for t in truth if t > 100.0]
+    assert len(late) >= 2
+    assert all(any(abs(f - t) <= 15.0 for f in found) for t in late)

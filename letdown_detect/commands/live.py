@@ -53,7 +53,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "simulator's sensor (weight_g, volume_ml, flow_ml_s, pressure_pa)",
     )
     p.add_argument(
-        "--speed", type=float, default=None, help="replay/simulator: X times real time (default 1)"
+        "--speed",
+        type=float,
+        default=None,
+        help="X times real time (default 1): replay and simulator play that fast; with "
+        "--serial/--ble the device is an emulator running that fast (letdown emulate --speed)",
     )
     p.add_argument("--seed", type=int, default=None, help="simulator seed (default: random)")
     p.add_argument("--double", action="store_true", help="simulator: double pumping")
@@ -74,12 +78,19 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Run the session; prints the summary at the end."""
+    from ..clock import ScaledClock
+    from ..errors import ConfigError
     from ..live import LiveSession, SystemClock, run_live
     from ..sinks.console import ConsoleSink, JsonLinesSink
     from ..sinks.recorder import RecorderSink
 
     logging.basicConfig(level=logging.WARNING, format="letdown: %(message)s")
-    clock = SystemClock()
+    if args.speed is not None and not args.speed > 0:
+        raise ConfigError(f"--speed must be a positive number, got {args.speed:g}", "speed")
+    clock: Clock = SystemClock()
+    if args.speed is not None and (args.serial or args.ble):
+        # An emulated device stamps samples X times faster than real time: so does the session.
+        clock = ScaledClock(clock, args.speed)
     source = _source(args, clock)
     csv_path = None if args.no_record else _recording_path(args.record, clock.utc())
     sinks: list[Sink] = []
@@ -108,8 +119,6 @@ def _source(args: argparse.Namespace, clock: Clock) -> Source:
     from ..errors import ConfigError
     from ..sources import open_source
 
-    if args.speed is not None and (args.serial or args.ble):
-        raise ConfigError("--speed only applies to --replay and the simulator", "speed")
     if args.char and not args.ble:
         raise ConfigError("--char, --format and --scale only apply to --ble", "char")
     speed = 1.0 if args.speed is None else args.speed
