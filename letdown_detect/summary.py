@@ -10,6 +10,10 @@ from .model import Event
 from .sinks.base import SessionSummary
 
 
+#: Below this total, mL, a "time to 80% of the volume" would describe noise.
+MIN_VOLUME_ML = 1.0
+
+
 def time_to_fraction(
     t_s: Sequence[float], volume_ml: Sequence[float], fraction: float = 0.8
 ) -> float | None:
@@ -22,13 +26,13 @@ def time_to_fraction(
 
     Returns:
         The first time the volume reached ``fraction`` of its last value, or
-        ``None`` when no milk came.
+        ``None`` when less than ``MIN_VOLUME_ML`` came (sensor noise, not milk).
 
     >>> time_to_fraction([0, 60, 120, 180], [0.0, 40.0, 80.0, 100.0])
     120.0
     """
     v = np.asarray(volume_ml, dtype=float)
-    if v.size == 0 or not np.isfinite(v[-1]) or v[-1] <= 0:
+    if v.size == 0 or not np.isfinite(v[-1]) or v[-1] < MIN_VOLUME_ML:
         return None
     reached = np.flatnonzero(v >= fraction * v[-1])
     return float(np.asarray(t_s, dtype=float)[reached[0]])
