@@ -9,7 +9,6 @@ import numpy as np
 from .model import Event
 from .sinks.base import SessionSummary
 
-
 #: Below this total, mL, a "time to 80% of the volume" would describe noise.
 MIN_VOLUME_ML = 1.0
 
