@@ -65,14 +65,10 @@ class Resampler:
                 self._held_t = np.append(self._held_t, t_new)
                 self._held_v = np.concatenate((self._held_v, np.reshape(values, (1, -1))))
                 return np.empty(0), np.empty((0, self.channels))
-            if (
-                self._last_bin is not None
-                and math.floor(t_new * self.rate_hz)
-                == (held_bin := math.floor(self._held_t[0] * self.rate_hz)) + 1
-                == self._last_bin + 2
-                and t_new > self._held_t[-1]
-            ):
-                # The sample opens the next bin and completes the held one, with no hole.
+            held_bin = math.floor(self._held_t[0] * self.rate_hz)
+            if t_new > self._held_t[-1] and math.floor(t_new * self.rate_hz) > held_bin:
+                # The sample opens a later bin, so the held one is complete (same result
+                # as the general path below, without its sorting and grouping).
                 means = _bin_means(self._held_v, np.zeros(1, np.int64))
                 grid, out = self._fill(
                     np.array([held_bin]), means, self._held_t[:1], self._held_t[-1:]
