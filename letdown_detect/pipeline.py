@@ -145,6 +145,8 @@ class Pipeline:
         """Feed a block of any size; returns events detected or completed in it, in order."""
         values = block.values[:, self._columns] if len(block) else np.empty((0, len(self._columns)))
         t_grid, v_grid = self._resampler.process(block.t_s, values)
+        if t_grid.size == 0:  # most live samples: the grid bin is still filling
+            return []
         t, f, _raw = self._flow_step(t_grid, v_grid)
         if t.size == 0:
             return []

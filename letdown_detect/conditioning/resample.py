@@ -8,6 +8,9 @@ import numpy as np
 
 from ..errors import ConfigError
 
+_NO_TIMES = np.empty(0)
+_NO_TIMES.flags.writeable = False
+
 
 class Resampler:
     """Average samples into bins of ``1/rate_hz`` s; fill short holes, mark gaps.
@@ -39,8 +42,10 @@ class Resampler:
 
     def reset(self) -> None:
         """Forget everything: the next sample starts a new grid."""
-        self._held_t = np.empty(0)
-        self._held_v = np.empty((0, self.channels))
+        self._no_values = np.empty((0, self.channels))
+        # Samples of the bin still filling, as plain lists: appending one is cheap.
+        self._held_t: list[float] = []
+        self._held_v: list[list[float]] = []
         self._last_bin: int | None = None  # newest emitted non-empty bin
         self._last_val: np.ndarray | None = None
         self._last_t = -np.inf  # newest sample time already binned, s
@@ -56,28 +61,30 @@ class Resampler:
             Grid times (bin centres, s) and values (NaN where a gap), shape (m,), (m, channels).
         """
         t_s = np.asarray(t_s, float)
-        if t_s.size == 1 and self._held_t.size:
-            # Fast path for live sources: a sample inside the bin still being filled.
+        if t_s.size == 1 and self._held_t:
+            # Fast paths for live sources, one sample at a time.
             t_new = float(t_s[0])
-            if t_new > self._held_t[-1] and math.floor(t_new * self.rate_hz) == math.floor(
-                self._held_t[0] * self.rate_hz
-            ):
-                self._held_t = np.append(self._held_t, t_new)
-                self._held_v = np.concatenate((self._held_v, np.reshape(values, (1, -1))))
-                return np.empty(0), np.empty((0, self.channels))
             held_bin = math.floor(self._held_t[0] * self.rate_hz)
+            if t_new > self._held_t[-1] and math.floor(t_new * self.rate_hz) == held_bin:
+                self._held_t.append(t_new)  # inside the bin still filling
+                self._held_v.append(np.asarray(values, float).reshape(-1).tolist())
+                return _NO_TIMES, self._no_values
             if t_new > self._held_t[-1] and math.floor(t_new * self.rate_hz) > held_bin:
-                # The sample opens a later bin, so the held one is complete (same result
-                # as the general path below, without its sorting and grouping).
-                means = _bin_means(self._held_v, np.zeros(1, np.int64))
-                grid, out = self._fill(
-                    np.array([held_bin]), means, self._held_t[:1], self._held_t[-1:]
-                )
-                self._held_t = np.array([t_new])
-                self._held_v = np.reshape(np.asarray(values, float), (1, self.channels))
+                # It opens a later bin, so the held one is complete (same result as the
+                # general path below, without its sorting and grouping).
+                held_t = np.array(self._held_t)
+                means = _bin_means(np.array(self._held_v), np.zeros(1, np.int64))
+                grid, out = self._fill(np.array([held_bin]), means, held_t[:1], held_t[-1:])
+                self._held_t = [t_new]
+                self._held_v = [np.asarray(values, float).reshape(-1).tolist()]
                 return grid, out
-        t = np.concatenate([self._held_t, t_s])
-        v = np.concatenate([self._held_v, np.asarray(values, float).reshape(-1, self.channels)])
+        t = np.concatenate([np.array(self._held_t), t_s])
+        v = np.concatenate(
+            [
+                np.array(self._held_v).reshape(-1, self.channels),
+                np.asarray(values, float).reshape(-1, self.channels),
+            ]
+        )
         if t.size == 0:
             return np.empty(0), np.empty((0, self.channels))
         # Out-of-order or non-finite times are counted and skipped, never reordered.
@@ -88,11 +95,11 @@ class Resampler:
         self.dropped += int((~keep).sum())
         t, v = t[keep], v[keep]
         if t.size == 0:
-            self._held_t, self._held_v = t, v
+            self._held_t, self._held_v = t.tolist(), v.tolist()
             return np.empty(0), np.empty((0, self.channels))
         bins = np.floor(t * self.rate_hz).astype(np.int64)
         done = bins < bins[-1]
-        self._held_t, self._held_v = t[~done], v[~done]
+        self._held_t, self._held_v = t[~done].tolist(), v[~done].tolist()
         if not done.any():
             return np.empty(0), np.empty((0, self.channels))
         t, v, bins = t[done], v[done], bins[done]
@@ -107,6 +114,11 @@ class Resampler:
         self, ubins: np.ndarray, means: np.ndarray, first_t: np.ndarray, last_t: np.ndarray
     ) -> tuple[np.ndarray, np.ndarray]:
         """Lay non-empty bins on the grid, interpolating short holes and marking gaps."""
+        if ubins.size == 1 and self._last_bin is not None and ubins[0] == self._last_bin + 1:
+            # The next bin, no hole before it: the common live case, nothing to fill.
+            self._last_bin, self._last_val = int(ubins[0]), means[-1].copy()
+            self._last_t = float(last_t[-1])
+            return (ubins + 0.5) / self.rate_hz, means
         if self._last_bin is None:
             start = int(ubins[0])
             prev_bins, prev_vals = ubins[:-1], means[:-1]
@@ -144,5 +156,4 @@ def _bin_means(values: np.ndarray, starts: np.ndarray) -> np.ndarray:
     finite = np.isfinite(values)
     sums = np.add.reduceat(np.where(finite, values, 0.0), starts, axis=0)
     counts = np.add.reduceat(finite.astype(np.int64), starts, axis=0)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        return np.where(counts > 0, sums / np.maximum(counts, 1), np.nan)
+    return np.where(counts > 0, sums / np.maximum(counts, 1), np.nan)

@@ -23,8 +23,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.ndimage import maximum_filter1d, minimum_filter1d
 
+from ..conditioning._windows import rolling_max, rolling_min
 from ..conditioning.filters import EwMean
 from ..model import Event
 from ..params import DetectorConfig
@@ -71,6 +71,7 @@ class LetdownDetector:
         self._noise.reset()
         self._hist_t = np.empty(0)
         self._hist_f = np.empty(0)
+        self._hist_closed = np.empty(0)  # dip-closed flow of the newest samples
         self._hist_v = np.empty(0)
         self._volume = 0.0  # integral of smoothed flow so far, mL
         self._run = 0  # consecutive samples above threshold
@@ -102,12 +103,13 @@ class LetdownDetector:
         # Baseline = lowest flow over the look-back after closing dips shorter than
         # dip_s (rolling max then rolling min): a flow estimate that dips (an artifact)
         # and recovers is not a new rise. Flow is never negative.
+        # Closed values of past samples never change, so they are kept, not recomputed.
         w, d = self._window, self._dip
-        past = self._hist_f[-(w + d - 2) :]
-        ext = np.concatenate((np.full(w + d - 2 - past.size, self._first_f), past, f))
-        closed = maximum_filter1d(ext, d, origin=d // 2)[d - 1 :]
-        rolling = minimum_filter1d(closed, w, origin=w // 2)[w - 1 :]
-        closed = closed[w - 1 :]
+        past = self._hist_f[-(d - 1) :]
+        closed = rolling_max(_padded(past, f, d - 1, self._first_f), d)
+        past_closed = self._hist_closed[-(w - 1) :]
+        rolling = rolling_min(_padded(past_closed, closed, w - 1, self._first_f), w)
+        self._hist_closed = np.concatenate((past_closed, closed))[-(w - 1) :]
         # Look-back arrays: history followed by this chunk.
         all_t = np.concatenate((self._hist_t, t))
         all_f = np.concatenate((self._hist_f, f))
@@ -291,6 +293,11 @@ class LetdownDetector:
             volume_ml=volume,
             label=label,
         )
+
+
+def _padded(past: np.ndarray, new: np.ndarray, length: int, pad: float) -> np.ndarray:
+    """``past`` (padded to ``length`` with ``pad`` before the stream began) then ``new``."""
+    return np.concatenate((np.full(length - past.size, pad), past, new))
 
 
 def _first_run(above: np.ndarray, carry: int, need: int) -> tuple[int, int]:
