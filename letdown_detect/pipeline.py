@@ -143,11 +143,7 @@ class Pipeline:
 
     def process(self, block: SampleBlock) -> list[Event]:
         """Feed a block of any size; returns events detected or completed in it, in order."""
-        values = block.values[:, self._columns] if len(block) else np.empty((0, len(self._columns)))
-        t_grid, v_grid = self._resampler.process(block.t_s, values)
-        if t_grid.size == 0:  # most live samples: the grid bin is still filling
-            return []
-        t, f, _raw = self._flow_step(t_grid, v_grid)
+        t, f = self.flow(block)
         if t.size == 0:
             return []
         finite = np.isfinite(f.sum(axis=0))
@@ -165,6 +161,16 @@ class Pipeline:
         if not self.double:
             return self._count(self._main.flush())
         return self._fuse(self._main.flush())
+
+    def flow(self, block: SampleBlock) -> tuple[np.ndarray, np.ndarray]:
+        """Feed a block to the conditioning stages only; get grid times (s) and the
+        smoothed flow of each detection channel (mL/s, shape (channels, n))."""
+        values = block.values[:, self._columns] if len(block) else np.empty((0, len(self._columns)))
+        t_grid, v_grid = self._resampler.process(block.t_s, values)
+        if t_grid.size == 0:  # most live samples: the grid bin is still filling
+            return t_grid, np.empty((len(self._columns), 0))
+        t, f, _raw = self._flow_step(t_grid, v_grid)
+        return t, f
 
     def _flow_step(self, t: np.ndarray, v: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Flow per channel, aligned on the grid times every channel has produced."""
@@ -307,13 +313,10 @@ def flow_frame(recording: Recording, config: DetectorConfig | None = None) -> pd
         channel (``flow_ml_s_left``...) plus their sum ``flow_ml_s`` when double.
     """
     pipeline = Pipeline(recording.channels, recording.meta.calibration, config)
-    block = recording.to_block()
-    values = block.values[:, pipeline._columns]
-    t_grid, v_grid = pipeline._resampler.process(block.t_s, values)
-    t, f, _raw = pipeline._flow_step(t_grid, v_grid)
+    t, f = pipeline.flow(recording.to_block())
     out = {"t_s": t - pipeline.delay_s}
     if pipeline.double:
-        for name, row in zip(pipeline.detect_on, f, strict=False):
-            out["flow_ml_s" + ((Channel(name).side and "_" + Channel(name).side) or "")] = row
+        for name, row in zip(pipeline.detect_on, f, strict=True):
+            out[f"flow_ml_s_{Channel(name).side}"] = row
     out["flow_ml_s"] = f.sum(axis=0)
     return pd.DataFrame(out)
