@@ -24,9 +24,14 @@ class DetectorConfig:
     max_fill_s: float = 60.0
     """Longest gap whose flow is inferred from the samples around it, s."""
     median_s: float = 1.5
-    """Rolling-median window, s: removes touches and glitches shorter than half of it."""
-    cutoff_hz: float = 0.15
-    """Low-pass cut-off for flow channels, Hz: removes pump ripple and spurts (>= 0.5 Hz)."""
+    """Rolling-median window on cumulative channels, s: removes glitches shorter than half
+    of it."""
+    spike_s: float = 0.3
+    """Flow channels: spikes narrower than this are removed (bubbles), s; milk spurts,
+    one per pump cycle, are wider and kept."""
+    cutoff_hz: float = 0.12
+    """Low-pass cut-off for flow channels, Hz: removes pump ripple and milk spurts (>= 0.5
+    Hz, up to 1.5x the flow when spurts fill under half of each cycle)."""
     cumulative_cutoff_hz: float = 0.08
     """Low-pass cut-off for differentiated channels (volume, weight, pressure), Hz: lower,
     because differentiating amplifies sensor noise and quantisation."""

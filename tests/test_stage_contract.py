@@ -11,7 +11,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from letdown_detect.conditioning.filters import EwMean, RollingMedian, SosFilter
+from letdown_detect.conditioning.filters import EwMean, RollingStat, SosFilter
 from letdown_detect.conditioning.flow import FlowEstimator
 from letdown_detect.conditioning.resample import Resampler
 from letdown_detect.conditioning.steps import StepRemover
@@ -35,7 +35,9 @@ def _stages():
     return {
         "sos": lambda: SosFilter(0.15, 10.0),
         "ewmean": lambda: EwMean(5.0, 10.0),
-        "median": lambda: RollingMedian(25),
+        "median": lambda: RollingStat(25),
+        "opening": lambda: RollingStat(3, "min"),
+        "max": lambda: RollingStat(301, "max"),
         "steps": lambda: StepRemover(8.0, 5, 50),
         "flow_cumulative": lambda: FlowEstimator("weight_g", 1 / 1.03, cfg),
         "flow_direct": lambda: FlowEstimator("flow_ml_s", 1.0, cfg),

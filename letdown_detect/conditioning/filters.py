@@ -6,7 +6,7 @@ import numpy as np
 from scipy.signal import butter, lfilter, sosfilt, sosfilt_zi
 
 from ..errors import ConfigError
-from ._windows import rolling_median
+from ._windows import rolling_max, rolling_median, rolling_min
 
 #: Chunks up to this many samples take the plain-float path of ``SosFilter``.
 _SMALL = 8
@@ -118,21 +118,27 @@ class EwMean:
         return y / -np.expm1(n * np.log(self._keep))
 
 
-class RollingMedian:
-    """Causal median over the last ``window`` samples: removes spikes shorter than half of it.
+class RollingStat:
+    """Causal median, minimum or maximum over the last ``window`` samples (odd ``window``).
 
-    Delay is ``(window - 1) / 2`` samples. The window is seeded with the first
-    sample, so start-up needs no special case.
+    A median removes spikes shorter than half the window (delay ``(window - 1) / 2``
+    samples); a minimum then a maximum (an opening) removes positive spikes shorter
+    than the window but keeps wider pulses whole. The window is seeded with the
+    first sample, so start-up needs no special case.
 
-    >>> m = RollingMedian(window=3)
-    >>> m.process(np.array([1.0, 1.0, 9.0, 1.0, 2.0, 3.0])).tolist()
+    >>> RollingStat(3).process(np.array([1.0, 1.0, 9.0, 1.0, 2.0, 3.0])).tolist()
     [1.0, 1.0, 1.0, 1.0, 2.0, 2.0]
+    >>> RollingStat(3, "max").process(np.array([1.0, 0.0, 0.0, 4.0])).tolist()
+    [1.0, 1.0, 1.0, 4.0]
     """
 
-    def __init__(self, window: int) -> None:
-        if window < 1:
-            raise ConfigError(f"median window must be at least 1 sample, got {window}", "window")
+    def __init__(self, window: int, stat: str = "median") -> None:
+        if window < 1 or window % 2 == 0:
+            raise ConfigError(f"a rolling window must be an odd count >= 1, got {window}", "window")
+        if stat not in _STATS:
+            raise ConfigError(f"unknown rolling statistic {stat!r}", "stat")
         self.window = window
+        self.stat = stat
         self.reset()
 
     def reset(self) -> None:
@@ -140,7 +146,7 @@ class RollingMedian:
         self._tail: np.ndarray | None = None
 
     def process(self, x: np.ndarray) -> np.ndarray:
-        """Medians after each sample of the chunk (finite samples only)."""
+        """The statistic after each sample of the chunk (finite samples only)."""
         if x.size == 0:
             return np.empty(0)
         if self.window == 1:
@@ -149,4 +155,7 @@ class RollingMedian:
             self._tail = np.full(self.window - 1, x[0])
         full = np.concatenate([self._tail, x])
         self._tail = full[-(self.window - 1) :]
-        return rolling_median(full, self.window)
+        return _STATS[self.stat](full, self.window)
+
+
+_STATS = {"median": rolling_median, "min": rolling_min, "max": rolling_max}

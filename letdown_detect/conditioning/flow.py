@@ -8,7 +8,7 @@ import numpy as np
 
 from ..model import Channel
 from ._windows import windows
-from .filters import RollingMedian, SosFilter
+from .filters import RollingStat, SosFilter
 from .steps import StepRemover
 
 #: Widest window (in grid samples) searched for artifact jumps on cumulative channels.
@@ -20,6 +20,7 @@ class FlowParams(Protocol):
 
     rate_hz: float
     median_s: float
+    spike_s: float
     cutoff_hz: float
     cumulative_cutoff_hz: float
     max_step_ml_s: float
@@ -32,9 +33,10 @@ class FlowParams(Protocol):
 class FlowEstimator:
     """Causal flow estimate for one channel on a uniform grid.
 
-    Cumulative channels (volume, weight, pressure) are scaled to mL, median
-    filtered, differentiated with implausible jumps removed, then low-passed;
-    flow channels are median filtered and low-passed. Gaps up to
+    Cumulative channels (volume, weight, pressure) are scaled to mL, cleared
+    of artifact steps, median filtered, differentiated with implausible jumps
+    removed, then low-passed; flow channels lose their bubble spikes to an
+    opening and are low-passed. Gaps up to
     ``max_fill_s`` are bridged by interpolating the channel between the
     samples around them (for a cumulative channel: the mean flow across the
     gap); longer gaps give NaN and restart the filters.
@@ -51,7 +53,12 @@ class FlowEstimator:
         self.params = params
         self._cumulative = Channel(channel).is_cumulative
         window = max(1, round(params.median_s * params.rate_hz) | 1)
-        self._median = RollingMedian(window)
+        self._median = RollingStat(window)
+        # A flow sensor sees milk in spurts, one per pump cycle, often less than half of
+        # it: a median would read the gaps between spurts. An opening (minimum, then
+        # maximum) removes bubble spikes narrower than spike_s and keeps spurts whole.
+        spike = max(1, round(params.spike_s * params.rate_hz) | 1)
+        self._erode, self._dilate = RollingStat(spike, "min"), RollingStat(spike, "max")
         self._steps = StepRemover(
             params.step_ml,
             round(params.step_window_s * params.rate_hz),
@@ -64,16 +71,17 @@ class FlowEstimator:
     @property
     def delay_s(self) -> float:
         """How late a rise shows in the output: median plus low-pass delay, s."""
-        median_delay = (self._median.window - 1) / 2 / self.params.rate_hz
-        jump_delay = (_JUMP_LAGS - 0.5) / self.params.rate_hz if self._cumulative else 0.0
-        step_delay = self._steps.delay / self.params.rate_hz if self._cumulative else 0.0
-        return median_delay + self._lowpass.delay_s + jump_delay + step_delay
+        rate = self.params.rate_hz
+        if not self._cumulative:  # a rise passes the opening once it is spike_s wide
+            return (self._erode.window - 1) / rate + self._lowpass.delay_s
+        median_delay = (self._median.window - 1) / 2 / rate
+        jump_delay = (_JUMP_LAGS - 0.5) / rate
+        return median_delay + self._lowpass.delay_s + jump_delay + self._steps.delay / rate
 
     def reset(self) -> None:
         """Back to the just-built state."""
-        self._median.reset()
-        self._lowpass.reset()
-        self._steps.reset()
+        for stage in (self._median, self._erode, self._dilate, self._lowpass, self._steps):
+            stage.reset()
         self._recent = np.empty(0)  # newest finite inputs (up to one median window), mL
         self._tail_m: np.ndarray | None = None  # newest median outputs, mL
         self._pending_t = np.empty(0)  # an unfinished gap and the samples after it
@@ -126,9 +134,8 @@ class FlowEstimator:
 
     def _restart(self) -> None:
         """A long gap: flow is unknown, filters start afresh with the next sample."""
-        self._median.reset()
-        self._lowpass.reset()
-        self._steps.reset()
+        for stage in (self._median, self._erode, self._dilate, self._lowpass, self._steps):
+            stage.reset()
         self._recent = np.empty(0)
         self._tail_m = None
 
@@ -138,7 +145,7 @@ class FlowEstimator:
         if self._cumulative:
             raw = self._differentiate(self._median.process(self._steps.process(x)))
         else:
-            raw = self._median.process(x)
+            raw = self._dilate.process(self._erode.process(x))
         return self._lowpass.process(raw), raw
 
     def _differentiate(self, m: np.ndarray) -> np.ndarray:
