@@ -169,26 +169,17 @@ class Pipeline:
         t_grid, v_grid = self._resampler.process(block.t_s, values)
         if t_grid.size == 0:  # most live samples: the grid bin is still filling
             return t_grid, np.empty((len(self._columns), 0))
-        t, f, _raw = self._flow_step(t_grid, v_grid)
-        return t, f
-
-    def _flow_step(self, t: np.ndarray, v: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Flow per channel, aligned on the grid times every channel has produced."""
-        outs = [flow.process(t, v[:, k]) for k, flow in enumerate(self._flows)]
+        outs = [flow.process(t_grid, v_grid[:, k]) for k, flow in enumerate(self._flows)]
         if len(outs) == 1:
-            tt, ff, rr = outs[0]
-            return tt, ff[None, :], rr[None, :]
-        for queue, out in zip(self._queues, outs, strict=False):
+            return outs[0][0], outs[0][1][None, :]
+        # Each side's estimator may hold back samples around its own gaps: emit the grid
+        # times every side has produced, keep the rest queued.
+        for queue, out in zip(self._queues, outs, strict=True):
             queue.append(np.vstack(out))
         stacked = [np.hstack(q) for q in self._queues]
         n = min(s.shape[1] for s in stacked)
         self._queues = [[s[:, n:]] for s in stacked]
-        t_out = stacked[0][0, :n]
-        return (
-            t_out,
-            np.vstack([s[1, :n] for s in stacked]),
-            np.vstack([s[2, :n] for s in stacked]),
-        )
+        return stacked[0][0, :n], np.vstack([s[1, :n] for s in stacked])
 
     def _count(self, events: list[Event]) -> list[Event]:
         self._letdowns += sum(1 for e in events if not e.complete)

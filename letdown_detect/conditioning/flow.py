@@ -80,29 +80,24 @@ class FlowEstimator:
 
     def reset(self) -> None:
         """Back to the just-built state."""
-        for stage in (self._median, self._erode, self._dilate, self._lowpass, self._steps):
-            stage.reset()
-        self._recent = np.empty(0)  # newest finite inputs (up to one median window), mL
-        self._tail_m: np.ndarray | None = None  # newest median outputs, mL
+        self._restart()
         self._pending_t = np.empty(0)  # an unfinished gap and the samples after it
         self._pending_x = np.empty(0)  # (in mL or mL/s)
         self.jumps_cut = 0
         """Increments cut out for rising or falling implausibly fast."""
 
-    def process(self, t_s: np.ndarray, x: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Feed grid samples (NaN = missing); get ``(t_s, flow_ml_s, raw_flow_ml_s)``.
+    def process(self, t_s: np.ndarray, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Feed grid samples (NaN = missing); get ``(t_s, flow_ml_s)``.
 
         A gap is bridged once a median window of samples after it has arrived,
         so output may trail the input by the gap plus ``median_s``.
         """
         if x.size and not self._pending_t.size and np.isfinite(x).all():
-            flow, raw = self._run(x * self.ml_per_unit)
-            return t_s, flow, raw
+            return t_s, self._run(x * self.ml_per_unit)
         t = np.concatenate((self._pending_t, t_s))
         x = np.concatenate((self._pending_x, x * self.ml_per_unit))
         self._pending_t = self._pending_x = np.empty(0)
-        out_f = np.full(t.size, np.nan)
-        out_r = np.full(t.size, np.nan)
+        out = np.full(t.size, np.nan)
         missing = ~np.isfinite(x)
         edges = np.flatnonzero(np.diff(np.concatenate(([0], missing.view(np.int8), [0]))))
         window = self._median.window
@@ -110,7 +105,7 @@ class FlowEstimator:
         pos = 0
         for start, stop in zip(edges[::2], edges[1::2], strict=True):
             if start > pos:
-                out_f[pos:start], out_r[pos:start] = self._run(x[pos:start])
+                out[pos:start] = self._run(x[pos:start])
             pos = stop
             if stop - start > max_fill or self._recent.size == 0:
                 self._restart()  # flow across a long gap is unknown
@@ -119,7 +114,7 @@ class FlowEstimator:
             settled = after.size == window or (after.size and not np.isfinite(after).all())
             if not settled:  # wait for enough samples after the gap to know its level
                 self._pending_t, self._pending_x = t[start:], x[start:]
-                return t[:start], out_f[:start], out_r[:start]
+                return t[:start], out[:start]
             after = after[: int(np.argmin(np.isfinite(np.append(after, np.nan))))]
             # Bridge between robust levels on either side (medians, centred in time), so a
             # pump spurt at the gap's edge does not tilt the bridge.
@@ -127,26 +122,26 @@ class FlowEstimator:
             i0 = start - (self._recent.size + 1) / 2
             i1 = stop + (after.size - 1) / 2
             fill = x0 + (x1 - x0) * (np.arange(start, stop) - i0) / (i1 - i0)
-            out_f[start:stop], out_r[start:stop] = self._run(fill)
+            out[start:stop] = self._run(fill)
         if pos < t.size:
-            out_f[pos:], out_r[pos:] = self._run(x[pos:])
-        return t, out_f, out_r
+            out[pos:] = self._run(x[pos:])
+        return t, out
 
     def _restart(self) -> None:
-        """A long gap: flow is unknown, filters start afresh with the next sample."""
+        """Filters start afresh with the next sample (at reset, or after a long gap)."""
         for stage in (self._median, self._erode, self._dilate, self._lowpass, self._steps):
             stage.reset()
-        self._recent = np.empty(0)
-        self._tail_m = None
+        self._recent = np.empty(0)  # newest finite inputs (up to one median window), mL
+        self._tail_m: np.ndarray | None = None  # newest median outputs, mL
 
-    def _run(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Flow of a run of finite samples (mL or mL/s)."""
+    def _run(self, x: np.ndarray) -> np.ndarray:
+        """Smoothed flow of a run of finite samples (mL or mL/s), mL/s."""
         self._recent = np.concatenate((self._recent, x))[-self._median.window :]
         if self._cumulative:
             raw = self._differentiate(self._median.process(self._steps.process(x)))
         else:
             raw = self._dilate.process(self._erode.process(x))
-        return self._lowpass.process(raw), raw
+        return self._lowpass.process(raw)
 
     def _differentiate(self, m: np.ndarray) -> np.ndarray:
         """Flow from a cumulative channel (mL -> mL/s) with artifact jumps cut out.

@@ -126,7 +126,9 @@ class LetdownDetector:
                 )
                 above = (f[i:] - base) > threshold
                 j, run = _first_run(above, self._run, self._confirm)
-                k = self._first_end(f[i:]) if self._open is not None else -1
+                k = -1
+                if self._open is not None:
+                    k = _first_below(f[i:], self._open, self._open.peak, cfg.end_frac)
                 if k >= 0 and (j < 0 or k < j):
                     events.append(self._complete(t[i + k], all_t, all_v))
                     self._run = _run_after(above[: k + 1], self._run)
@@ -143,8 +145,9 @@ class LetdownDetector:
                 self._run = 0
                 i += j + 1
             else:
-                r = self._first_rearm(t[i:], f[i:])
-                c = self._first_collapse(f[i:])
+                peak = np.maximum.accumulate(np.concatenate(([self._active.peak], f[i:])))[1:]
+                r = self._first_rearm(t[i:], f[i:], peak)
+                c = _first_below(f[i:], self._active, peak, self.config.end_frac)
                 if c >= 0 and (r < 0 or c <= r):
                     # The rise fell straight back: complete it now (retracted if too soon).
                     self._active.peak = max(self._active.peak, float(f[i : i + c + 1].max()))
@@ -201,24 +204,10 @@ class LetdownDetector:
             self._floor_min = min(self._floor_min, float(closed[valid].min()))
         self._floor_age = min(self._window, self._floor_age + int(valid.sum()))
 
-    def _first_collapse(self, f: np.ndarray) -> int:
-        """Index where a still-active letdown's flow falls back near where it started."""
+    def _first_rearm(self, t: np.ndarray, f: np.ndarray, peak: np.ndarray) -> int:
+        """Index where flow has fallen enough from its running ``peak`` to allow a new
+        letdown, or -1."""
         run = self._active
-        peak = np.maximum.accumulate(np.concatenate(([run.peak], f)))[1:]
-        hits = np.flatnonzero(f < run.base + self.config.end_frac * (peak - run.base))
-        return int(hits[0]) if hits.size else -1
-
-    def _first_end(self, f: np.ndarray) -> int:
-        """Index where the open letdown's flow falls back near where it started, or -1."""
-        run = self._open
-        level = run.base + self.config.end_frac * (run.peak - run.base)
-        hits = np.flatnonzero(f < level)
-        return int(hits[0]) if hits.size else -1
-
-    def _first_rearm(self, t: np.ndarray, f: np.ndarray) -> int:
-        """Index where flow has fallen enough from its peak to allow a new letdown, or -1."""
-        run = self._active
-        peak = np.maximum.accumulate(np.concatenate(([run.peak], f)))[1:]
         drop = np.maximum(self.config.rearm_frac * (peak - run.base), 0.5 * run.threshold)
         late = t - run.foot_t >= self.config.min_interval_s
         hits = np.flatnonzero((f < peak - drop) & late)
@@ -293,6 +282,13 @@ class LetdownDetector:
             volume_ml=volume,
             label=label,
         )
+
+
+def _first_below(f: np.ndarray, run: _Running, peak: float | np.ndarray, end_frac: float) -> int:
+    """Index where flow falls back near where the letdown started (``end_frac`` of its rise
+    above the base, the rise measured to ``peak``: fixed, or running), or -1."""
+    hits = np.flatnonzero(f < run.base + end_frac * (peak - run.base))
+    return int(hits[0]) if hits.size else -1
 
 
 def _padded(past: np.ndarray, new: np.ndarray, length: int, pad: float) -> np.ndarray:
