@@ -65,18 +65,23 @@ def summarize(
     )
 
 
-def clock_text(t_s: float | None) -> str:
-    """Session seconds as ``m:ss`` (or ``h:mm:ss``); ``-`` when unknown.
+def clock_text(t_s: float | None, decimals: int = 0) -> str:
+    """Session seconds as ``m:ss`` (or ``h:mm:ss``), with ``decimals`` of a second; ``-``
+    when unknown. An onset found just before the session start is negative.
 
-    >>> clock_text(75.4), clock_text(3725.0), clock_text(None)
-    ('1:15', '1:02:05', '-')
+    >>> clock_text(75.4), clock_text(3725.0), clock_text(None), clock_text(-2.3, 1)
+    ('1:15', '1:02:05', '-', '-0:02.3')
     """
     if t_s is None or not np.isfinite(t_s):
         return "-"
-    total = int(t_s)
-    hours, rest = divmod(total, 3600)
-    minutes, seconds = divmod(rest, 60)
-    return f"{hours}:{minutes:02d}:{seconds:02d}" if hours else f"{minutes}:{seconds:02d}"
+    scale = 10**decimals
+    total = round(abs(t_s) * scale) if decimals else int(abs(t_s))
+    hours, rest = divmod(total, 3600 * scale)
+    minutes, seconds = divmod(rest, 60 * scale)
+    width = 2 + (decimals + 1 if decimals else 0)
+    secs = f"{seconds / scale:0{width}.{decimals}f}"
+    sign = "-" if t_s < 0 else ""
+    return f"{sign}{hours}:{minutes:02d}:{secs}" if hours else f"{sign}{minutes}:{secs}"
 
 
 def format_summary(summary: SessionSummary) -> list[str]:

@@ -97,7 +97,9 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _table(name: str, recording, events) -> str:
-    """A readable block of letdowns for one recording."""
+    """A readable block of letdowns for one recording (times to 0.1 s)."""
+    from ..summary import clock_text
+
     duration = float(recording.data["t_s"].iloc[-1] - recording.data["t_s"].iloc[0])
     lines = [f"{name}: {len(events)} letdown(s) in {duration / 60:.1f} min"]
     if events:
@@ -106,18 +108,10 @@ def _table(name: str, recording, events) -> str:
             f"  {'volume mL':>9}  {'end':>8}  channel"
         )
     for i, e in enumerate(events, 1):
+        onset, detected, end = (clock_text(x, 1) for x in (e.onset_s, e.detected_s, e.end_s))
         lines.append(
-            f"  {i:>2}  {_clock(e.onset_s):>8}  {_clock(e.detected_s):>8}  {e.latency_s:>6.1f}s"
-            f"  {e.peak_flow_ml_s:>9.2f}  {e.volume_ml or 0.0:>9.1f}  {_clock(e.end_s):>8}"
+            f"  {i:>2}  {onset:>8}  {detected:>8}  {e.latency_s:>6.1f}s"
+            f"  {e.peak_flow_ml_s:>9.2f}  {e.volume_ml or 0.0:>9.1f}  {end:>8}"
             f"  {e.channel}{' (one side)' if e.one_sided else ''}"
         )
     return "\n".join(lines)
-
-
-def _clock(t_s: float | None) -> str:
-    """Session time as m:ss.s."""
-    if t_s is None:
-        return "-"
-    sign = "-" if t_s < 0 else ""
-    t = abs(t_s)
-    return f"{sign}{int(t // 60)}:{t % 60:04.1f}"
