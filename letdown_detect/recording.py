@@ -75,12 +75,11 @@ class Recording:
             self.channels,
         )
 
-    def blocks(self, chunk: int) -> Iterable[SampleBlock]:
-        """The samples in consecutive blocks of ``chunk`` samples."""
+    def blocks(self, chunk: int) -> list[SampleBlock]:
+        """The samples in consecutive blocks of ``chunk`` samples (the last may be shorter)."""
         whole = self.to_block()
-        for start in range(0, len(whole), max(1, chunk)):
-            stop = start + max(1, chunk)
-            yield SampleBlock(whole.t_s[start:stop], whole.values[start:stop], whole.channels)
+        size = max(1, chunk)
+        return whole.split([size] * ((len(whole) - 1) // size))
 
 
 def sidecar_path(csv_path: str | Path) -> Path:
