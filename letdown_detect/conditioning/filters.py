@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
-from scipy.signal import butter, lfilter, sosfilt, sosfilt_zi
+from scipy.signal import butter, sosfilt, sosfilt_zi
 
+from .._compiled import kernel
 from ..errors import ConfigError
-from ._windows import rolling_max, rolling_median, rolling_min
-
-#: Chunks up to this many samples take the plain-float path of ``SosFilter``.
-_SMALL = 8
+from .rolling import extreme_push, extreme_state, median_push, median_state
 
 
 class SosFilter:
@@ -38,7 +38,6 @@ class SosFilter:
         self.sample_rate_hz = sample_rate_hz
         self.order = order
         self._sos = butter(order, cutoff_hz, fs=sample_rate_hz, output="sos")
-        self._coefs = [tuple(float(c) for c in row) for row in self._sos]
         self.reset()
 
     @property
@@ -59,22 +58,22 @@ class SosFilter:
             return np.empty(0)
         if self._zi is None:
             self._zi = sosfilt_zi(self._sos) * x[0]
-        if x.size > _SMALL:
-            y, self._zi = sosfilt(self._sos, x, zi=self._zi)
-            return y
-        # Live chunks of a few samples: the same transposed direct-form II recursion as
-        # scipy's sosfilt, in plain floats (bit-identical, without its per-call overhead).
-        zi = self._zi.tolist()
-        out = []
-        for v in x.tolist():
-            for z, (b0, b1, b2, _a0, a1, a2) in zip(zi, self._coefs, strict=True):
-                y = b0 * v + z[0]
-                z[0] = b1 * v - a1 * y + z[1]
-                z[1] = b2 * v - a2 * y
-                v = y
-            out.append(v)
-        self._zi = np.array(zi)
-        return np.array(out)
+        out = np.empty(x.size)
+        _sos_run(self._sos, self._zi, np.asarray(x, float), out)
+        return out
+
+
+@kernel
+def _sos_run(sos: np.ndarray, zi: np.ndarray, x: np.ndarray, out: np.ndarray) -> None:
+    """Transposed direct-form II sections, as scipy's ``sosfilt`` computes them."""
+    for i in range(x.size):
+        v = x[i]
+        for s in range(sos.shape[0]):
+            y = sos[s, 0] * v + zi[s, 0]
+            zi[s, 0] = sos[s, 1] * v - sos[s, 4] * y + zi[s, 1]
+            zi[s, 1] = sos[s, 2] * v - sos[s, 5] * y
+            v = y
+        out[i] = v
 
 
 class EwMean:
@@ -92,30 +91,29 @@ class EwMean:
     def __init__(self, tau_s: float, sample_rate_hz: float) -> None:
         self.tau_s = tau_s
         self.sample_rate_hz = sample_rate_hz
-        self._keep = float(np.exp(-1.0 / (tau_s * sample_rate_hz)))
-        self._b, self._a = np.array([1.0 - self._keep]), np.array([1.0, -self._keep])
+        self._keep = math.exp(-1.0 / (tau_s * sample_rate_hz))
         self.reset()
 
     def reset(self) -> None:
         """Forget the mean."""
-        self._zi = np.zeros(1)
-        self._count = 0
+        self._state = np.zeros(2)  # [weighted sum, samples seen]
 
     def process(self, x: np.ndarray) -> np.ndarray:
         """Running means after each sample of the chunk."""
-        if x.size == 0:
-            return np.empty(0)
-        if x.size > _SMALL:
-            y, self._zi = lfilter(self._b, self._a, x, zi=self._zi)
-        else:  # same one-pole recursion as lfilter, in plain floats (bit-identical)
-            z, gain, out = float(self._zi[0]), 1.0 - self._keep, []
-            for v in x.tolist():
-                out.append(gain * v + z)
-                z = self._keep * out[-1]
-            y, self._zi = np.array(out), np.array([z])
-        n = self._count + np.arange(1, x.size + 1)
-        self._count += x.size
-        return y / -np.expm1(n * np.log(self._keep))
+        out = np.empty(x.size)
+        _ewmean_run(self._keep, self._state, np.asarray(x, float), out)
+        return out
+
+
+@kernel
+def _ewmean_run(keep: float, state: np.ndarray, x: np.ndarray, out: np.ndarray) -> None:
+    """One-pole mean ``z = keep z + (1 - keep) x``, divided by the weight seen so far."""
+    z, n, log_keep = state[0], state[1], math.log(keep)
+    for i in range(x.size):
+        z = keep * z + (1.0 - keep) * x[i]
+        n += 1.0
+        out[i] = z / -math.expm1(n * log_keep)
+    state[0], state[1] = z, n
 
 
 class RollingStat:
@@ -135,7 +133,7 @@ class RollingStat:
     def __init__(self, window: int, stat: str = "median") -> None:
         if window < 1 or window % 2 == 0:
             raise ConfigError(f"a rolling window must be an odd count >= 1, got {window}", "window")
-        if stat not in _STATS:
+        if stat not in ("median", "min", "max"):
             raise ConfigError(f"unknown rolling statistic {stat!r}", "stat")
         self.window = window
         self.stat = stat
@@ -143,19 +141,26 @@ class RollingStat:
 
     def reset(self) -> None:
         """Forget the window; the next sample seeds it."""
-        self._tail: np.ndarray | None = None
+        if self.stat == "median":
+            self._state = median_state(self.window)
+        else:
+            self._state = extreme_state(self.window, self.stat == "max")
 
     def process(self, x: np.ndarray) -> np.ndarray:
         """The statistic after each sample of the chunk (finite samples only)."""
-        if x.size == 0:
-            return np.empty(0)
-        if self.window == 1:
-            return x.copy()
-        if self._tail is None:
-            self._tail = np.full(self.window - 1, x[0])
-        full = np.concatenate([self._tail, x])
-        self._tail = full[-(self.window - 1) :]
-        return _STATS[self.stat](full, self.window)
+        out = np.empty(x.size)
+        run = _median_run if self.stat == "median" else _extreme_run
+        run(*self._state, np.asarray(x, float), out)
+        return out
 
 
-_STATS = {"median": rolling_median, "min": rolling_min, "max": rolling_max}
+@kernel
+def _median_run(meta: np.ndarray, ring: np.ndarray, srt: np.ndarray, x, out) -> None:
+    for i in range(x.size):
+        out[i] = median_push(meta, ring, srt, x[i])
+
+
+@kernel
+def _extreme_run(meta: np.ndarray, idx: np.ndarray, val: np.ndarray, x, out) -> None:
+    for i in range(x.size):
+        out[i] = extreme_push(meta, idx, val, x[i])

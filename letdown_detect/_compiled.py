@@ -1,0 +1,41 @@
+"""The one decorator for the streaming core's compiled loops.
+
+Every stage is a plain sequential loop over its samples, with its state in small
+arrays it updates in place. Compiled by numba, the same loop serves a whole
+file (tens of millions of samples/s) and a live sensor sending one sample at a
+time (about a microsecond per call), and output cannot depend on the chunking:
+chunks only decide where the loop pauses. ``NUMBA_DISABLE_JIT=1`` runs the
+loops as plain Python (slow, but steppable in a debugger).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from pathlib import Path
+
+import numba
+import platformdirs
+
+
+def _cache_dir() -> str:
+    """Where compiled loops are cached: named by a hash of the core's sources.
+
+    numba checks only the timestamp of the file a cached loop is defined in, not
+    of the helpers it calls from other files; a directory per version of the
+    sources means an edited helper can never leave a stale loop behind.
+    """
+    package = Path(__file__).parent
+    digest = hashlib.sha256(numba.__version__.encode())
+    for path in sorted([*package.glob("conditioning/*.py"), *package.glob("detection/*.py")]):
+        digest.update(path.read_bytes())
+    return str(Path(platformdirs.user_cache_dir("letdown")) / f"jit-{digest.hexdigest()[:16]}")
+
+
+if not os.environ.get("NUMBA_CACHE_DIR"):  # a user's own choice wins
+    numba.config.CACHE_DIR = _cache_dir()
+
+#: Compiled at the first call and cached on disk, so only the first run after an edit
+#: or install pays for compiling (a few seconds). ``error_model`` "numpy": a division
+#: by zero gives inf/NaN as in numpy, never an exception.
+kernel = numba.njit(cache=True, nogil=True, error_model="numpy")
