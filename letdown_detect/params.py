@@ -59,7 +59,7 @@ class DetectorConfig:
     """Smallest rise of flow that counts as a letdown, mL/s."""
     rel_rise: float = 0.25
     """Rise needed as a fraction of the flow it starts from (later letdowns ride on flow)."""
-    confirm_s: float = 0.5
+    confirm_s: float = 0.3
     """How long the rise must stay above threshold before it is reported, s."""
     rearm_frac: float = 0.15
     """A new letdown needs flow to fall this fraction of the last rise below its peak."""

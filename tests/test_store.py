@@ -253,6 +253,7 @@ def test_live_session_with_the_live_options_lands_prompts_and_diary_answers(tmp_
     with Store(db) as store:
         (session,) = store.query("SELECT * FROM sessions")
         events = store.query("SELECT onset_s, end_s FROM events WHERE label = 'letdown'")
+        detected = store.query("SELECT onset_s FROM events ORDER BY onset_s")  # retracted too
         prompts = store.query("SELECT kind, letdown_onset_s, status FROM prompts ORDER BY number")
         answers = store.query(
             "SELECT a.score, a.channel, p.letdown_onset_s FROM answers a"
@@ -263,8 +264,9 @@ def test_live_session_with_the_live_options_lands_prompts_and_diary_answers(tmp_
     assert onsets  # the detection itself is tested elsewhere
     assert sorted(e["onset_s"] for e in events) == pytest.approx(onsets)
     assert all(e["end_s"] is not None for e in events)
+    # A prompt goes out at each detection, before anyone can know a rise will collapse.
     assert [p["letdown_onset_s"] for p in prompts if p["kind"] == "letdown"] == pytest.approx(
-        onsets
+        [d["onset_s"] for d in detected]
     )
     assert [tuple(a)[:2] for a in answers] == [(5, "diary")]
     assert answers[0]["letdown_onset_s"] == pytest.approx(onsets[0])
