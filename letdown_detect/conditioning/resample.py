@@ -6,10 +6,17 @@ import math
 
 import numpy as np
 
+from .._compiled import kernel
 from ..errors import ConfigError
 
-_NO_TIMES = np.empty(0)
-_NO_TIMES.flags.writeable = False
+# Integer state, int64: samples in the bin still filling (0 before the first sample), its
+# bin index, whether a bin was emitted yet, the newest emitted non-empty bin, counters.
+_HELD_N, _HELD_BIN, _HAS_LAST, _LAST_BIN, _GAPS, _DROPPED = range(6)
+# Float state: configuration, then the filling bin's first and last sample times (the
+# last is the newest sample accepted) and the last sample time of the newest emitted bin.
+_RATE, _GAP, _HELD_FIRST_T, _HELD_LAST_T, _LAST_T = range(5)
+# Per-channel state, rows of a (3, channels) array.
+_SUM, _COUNT, _LAST_VAL = range(3)
 
 
 class Resampler:
@@ -38,21 +45,25 @@ class Resampler:
         self.rate_hz = rate_hz
         self.gap_s = gap_s
         self.channels = channels
+        # Most live samples complete no bin: hand back these instead of allocating.
+        self._none_t, self._none_v = np.empty(0), np.empty((0, channels))
         self.reset()
 
     def reset(self) -> None:
         """Forget everything: the next sample starts a new grid."""
-        self._no_values = np.empty((0, self.channels))
-        # Samples of the bin still filling, as plain lists: appending one is cheap.
-        self._held_t: list[float] = []
-        self._held_v: list[list[float]] = []
-        self._last_bin: int | None = None  # newest emitted non-empty bin
-        self._last_val: np.ndarray | None = None
-        self._last_t = -np.inf  # newest sample time already binned, s
-        self.gaps = 0
+        self._ints = np.zeros(6, np.int64)
+        self._floats = np.array([self.rate_hz, self.gap_s, np.nan, -np.inf, np.nan])
+        self._chans = np.zeros((3, self.channels))
+
+    @property
+    def gaps(self) -> int:
         """Silences longer than ``gap_s`` seen so far."""
-        self.dropped = 0
+        return int(self._ints[_GAPS])
+
+    @property
+    def dropped(self) -> int:
         """Samples dropped for being out of order or not finite in time."""
+        return int(self._ints[_DROPPED])
 
     def process(self, t_s: np.ndarray, values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Feed samples (times in s, values shape (n, channels)); get completed grid bins.
@@ -60,100 +71,87 @@ class Resampler:
         Returns:
             Grid times (bin centres, s) and values (NaN where a gap), shape (m,), (m, channels).
         """
-        t_s = np.asarray(t_s, float)
-        if t_s.size == 1 and self._held_t:
-            # Fast paths for live sources, one sample at a time.
-            t_new = float(t_s[0])
-            held_bin = math.floor(self._held_t[0] * self.rate_hz)
-            if t_new > self._held_t[-1] and math.floor(t_new * self.rate_hz) == held_bin:
-                self._held_t.append(t_new)  # inside the bin still filling
-                self._held_v.append(np.asarray(values, float).reshape(-1).tolist())
-                return _NO_TIMES, self._no_values
-            if t_new > self._held_t[-1] and math.floor(t_new * self.rate_hz) > held_bin:
-                # It opens a later bin, so the held one is complete (same result as the
-                # general path below, without its sorting and grouping).
-                held_t = np.array(self._held_t)
-                means = _bin_means(np.array(self._held_v), np.zeros(1, np.int64))
-                grid, out = self._fill(np.array([held_bin]), means, held_t[:1], held_t[-1:])
-                self._held_t = [t_new]
-                self._held_v = [np.asarray(values, float).reshape(-1).tolist()]
-                return grid, out
-        t = np.concatenate([np.array(self._held_t), t_s])
-        v = np.concatenate(
-            [
-                np.array(self._held_v).reshape(-1, self.channels),
-                np.asarray(values, float).reshape(-1, self.channels),
-            ]
-        )
-        if t.size == 0:
-            return np.empty(0), np.empty((0, self.channels))
-        # Out-of-order or non-finite times are counted and skipped, never reordered.
-        keep = np.isfinite(t)
-        if keep.any():
-            running = np.maximum.accumulate(np.where(keep, t, -np.inf))
-            keep &= t > np.concatenate([[self._last_t], running[:-1]])
-        self.dropped += int((~keep).sum())
-        t, v = t[keep], v[keep]
-        if t.size == 0:
-            self._held_t, self._held_v = t.tolist(), v.tolist()
-            return np.empty(0), np.empty((0, self.channels))
-        bins = np.floor(t * self.rate_hz).astype(np.int64)
-        done = bins < bins[-1]
-        self._held_t, self._held_v = t[~done].tolist(), v[~done].tolist()
-        if not done.any():
-            return np.empty(0), np.empty((0, self.channels))
-        t, v, bins = t[done], v[done], bins[done]
-        starts = np.flatnonzero(np.concatenate([[True], bins[1:] != bins[:-1]]))
-        means = _bin_means(v, starts)
-        ubins = bins[starts]
-        first_t = t[starts]
-        last_t = np.concatenate([t[starts[1:] - 1], [t[-1]]])
-        return self._fill(ubins, means, first_t, last_t)
-
-    def _fill(
-        self, ubins: np.ndarray, means: np.ndarray, first_t: np.ndarray, last_t: np.ndarray
-    ) -> tuple[np.ndarray, np.ndarray]:
-        """Lay non-empty bins on the grid, interpolating short holes and marking gaps."""
-        if ubins.size == 1 and self._last_bin is not None and ubins[0] == self._last_bin + 1:
-            # The next bin, no hole before it: the common live case, nothing to fill.
-            self._last_bin, self._last_val = int(ubins[0]), means[-1].copy()
-            self._last_t = float(last_t[-1])
-            return (ubins + 0.5) / self.rate_hz, means
-        if self._last_bin is None:
-            start = int(ubins[0])
-            prev_bins, prev_vals = ubins[:-1], means[:-1]
-            prev_last_t = last_t[:-1]
-            nxt_bins, nxt_vals, nxt_first_t = ubins[1:], means[1:], first_t[1:]
+        t_s = np.ascontiguousarray(t_s, np.float64)
+        values = np.ascontiguousarray(values, np.float64).reshape(-1, self.channels)
+        # Exact, not just an upper bound: a corrupt far-future time stays held (every later
+        # sample is dropped as out of order), so it must not size the output.
+        m = _resample_count(self._ints, self._floats, t_s)
+        if m == 0:
+            grid_t, grid_v = self._none_t, self._none_v
         else:
-            start = self._last_bin + 1
-            prev_bins = np.concatenate([[self._last_bin], ubins[:-1]])
-            prev_vals = np.concatenate([self._last_val[None, :], means[:-1]])
-            prev_last_t = np.concatenate([[self._last_t], last_t[:-1]])
-            nxt_bins, nxt_vals, nxt_first_t = ubins, means, first_t
-        stop = int(ubins[-1])
-        grid = np.arange(start, stop + 1)
-        out = np.full((grid.size, self.channels), np.nan)
-        out[ubins - start] = means
-        holes = nxt_bins - prev_bins > 1
-        if holes.any():
-            b0, b1 = prev_bins[holes], nxt_bins[holes]
-            short = nxt_first_t[holes] - prev_last_t[holes] <= self.gap_s
-            self.gaps += int((~short).sum())
-            b0, b1 = b0[short], b1[short]
-            v0, v1 = prev_vals[holes][short], nxt_vals[holes][short]
-            # Every empty bin of every short hole at once: hole k owns bins b0[k]+1 .. b1[k]-1.
-            sizes = b1 - b0 - 1
-            owner = np.repeat(np.arange(sizes.size), sizes)
-            pos = np.arange(owner.size) - np.repeat(np.cumsum(sizes) - sizes, sizes) + 1
-            frac = (pos / (b1 - b0)[owner])[:, None]
-            out[b0[owner] + pos - start] = v0[owner] + (v1 - v0)[owner] * frac
-        self._last_bin, self._last_val, self._last_t = stop, means[-1].copy(), float(last_t[-1])
-        return (grid + 0.5) / self.rate_hz, out
+            grid_t, grid_v = np.empty(m), np.empty((m, self.channels))
+        _resample_run(self._ints, self._floats, self._chans, t_s, values, grid_t, grid_v)
+        return grid_t, grid_v
 
 
-def _bin_means(values: np.ndarray, starts: np.ndarray) -> np.ndarray:
-    """Mean of the finite values of each bin (rows ``starts[i]`` up to the next start)."""
-    finite = np.isfinite(values)
-    sums = np.add.reduceat(np.where(finite, values, 0.0), starts, axis=0)
-    counts = np.add.reduceat(finite.astype(np.int64), starts, axis=0)
-    return np.where(counts > 0, sums / np.maximum(counts, 1), np.nan)
+@kernel
+def _resample_count(ints: np.ndarray, floats: np.ndarray, t: np.ndarray) -> int:
+    """How many grid bins ``_resample_run`` will emit for these sample times."""
+    rate, newest = floats[_RATE], floats[_HELD_LAST_T]
+    held_n, held_bin = ints[_HELD_N], ints[_HELD_BIN]
+    has_last, last_bin = ints[_HAS_LAST] == 1, ints[_LAST_BIN]
+    m = 0
+    for i in range(t.size):
+        if not (math.isfinite(t[i]) and t[i] > newest):
+            continue
+        newest = t[i]
+        b = math.floor(t[i] * rate)
+        if held_n > 0 and b > held_bin:
+            m += held_bin - last_bin if has_last else 1
+            has_last, last_bin = True, held_bin
+        held_n, held_bin = 1, b
+    return m
+
+
+@kernel
+def _resample_run(ints, floats, chans, t, values, grid_t, grid_v) -> None:
+    """Bin samples one by one; emit each bin (and the empty ones before it) into
+    ``grid_t`` and ``grid_v`` once a sample past it arrives."""
+    rate = floats[_RATE]
+    m = 0
+    for i in range(t.size):
+        # Out-of-order or non-finite times are counted and skipped, never reordered.
+        if not (math.isfinite(t[i]) and t[i] > floats[_HELD_LAST_T]):
+            ints[_DROPPED] += 1
+            continue
+        b = math.floor(t[i] * rate)
+        if ints[_HELD_N] > 0 and b > ints[_HELD_BIN]:
+            m = _emit(ints, floats, chans, grid_t, grid_v, m)
+        if ints[_HELD_N] == 0:
+            ints[_HELD_BIN] = b
+            floats[_HELD_FIRST_T] = t[i]
+        ints[_HELD_N] += 1
+        floats[_HELD_LAST_T] = t[i]
+        for c in range(values.shape[1]):
+            if math.isfinite(values[i, c]):
+                chans[_SUM, c] += values[i, c]
+                chans[_COUNT, c] += 1.0
+
+
+@kernel
+def _emit(ints, floats, chans, grid_t, grid_v, m: int) -> int:
+    """Emit the completed held bin at row ``m``, after the empty bins between it and the
+    previous emitted bin (interpolated across a short hole, NaN across a gap)."""
+    rate, held_bin = floats[_RATE], ints[_HELD_BIN]
+    hole = held_bin - ints[_LAST_BIN] - 1 if ints[_HAS_LAST] == 1 else 0
+    short = floats[_HELD_FIRST_T] - floats[_LAST_T] <= floats[_GAP]
+    if hole > 0 and not short:
+        ints[_GAPS] += 1
+    for j in range(hole + 1):
+        grid_t[m + j] = (held_bin - hole + j + 0.5) / rate
+    for c in range(chans.shape[1]):
+        count = chans[_COUNT, c]
+        mean = chans[_SUM, c] / count if count > 0 else np.nan
+        v0 = chans[_LAST_VAL, c]
+        for j in range(hole):
+            if short:
+                grid_v[m + j, c] = v0 + (mean - v0) * ((j + 1) / (hole + 1))
+            else:
+                grid_v[m + j, c] = np.nan
+        grid_v[m + hole, c] = mean
+        chans[_LAST_VAL, c] = mean
+        chans[_SUM, c] = 0.0
+        chans[_COUNT, c] = 0.0
+    ints[_HAS_LAST], ints[_LAST_BIN], ints[_HELD_N] = 1, held_bin, 0
+    floats[_LAST_T] = floats[_HELD_LAST_T]
+    return m + hole + 1

@@ -13,34 +13,51 @@ began, corrected by the known filter delay; the detection time is the moment
 the detector became sure. A new letdown is possible once flow has fallen
 from its peak (re-arming), so one rise gives one event.
 
-All state is O(1): a fixed-length history, filter states and a few scalars.
-The per-sample logic is vectorised per chunk and loops only over events, so
-output is identical for any chunking.
+All state is O(1): a fixed-length history, window states and a few scalars in
+small arrays. A compiled loop walks the samples and pauses only where an event
+must be built (a detection or a completion); Python then does that rare work
+(the onset look-back, the ``Event``) and resumes the loop at the next sample,
+so output is identical for any chunking.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import math
 
 import numpy as np
 
-from ..conditioning._windows import rolling_max, rolling_min
-from ..conditioning.filters import EwMean
+from .._compiled import kernel
+from ..conditioning.rolling import extreme_push, extreme_state
 from ..model import Event
 from ..params import DetectorConfig
 
-
-@dataclass
-class _Running:
-    """The letdown being tracked (times in the flow estimate's own time base)."""
-
-    foot_t: float
-    detected_t: float
-    volume_at_foot: float
-    base: float
-    peak: float
-    score: float
-    threshold: float
+# Parameters, float64.
+_MIN_RISE, _NOISE_K, _REL_RISE, _END_FRAC, _REARM_FRAC, _MIN_INTERVAL, _RATE, _SETTLE, _KEEP = (
+    range(9)
+)
+# Window lengths (samples) and counters, int64.
+_WINDOW, _CONFIRM, _LAG, _N, _RUN, _ARMED, _OPEN, _FLOOR_AGE, _EVENT = range(9)
+# Running values, float64. BASE..SCORE describe the open letdown (the active one while
+# not armed); RISE_* the base and threshold of the rise just confirmed.
+(
+    _VOLUME,
+    _SETTLED_T,
+    _FLOOR_MIN,
+    _NOISE_Z,
+    _NOISE_N,
+    _LAST_T,
+    _BASE,
+    _PEAK,
+    _THRESHOLD,
+    _FOOT_T,
+    _DETECTED_T,
+    _VOLUME_AT_FOOT,
+    _SCORE,
+    _RISE_BASE,
+    _RISE_THRESHOLD,
+) = range(15)
+# Why the loop paused (in the int state's _EVENT slot).
+_DETECTED, _COMPLETED = 1, 2
 
 
 class LetdownDetector:
@@ -63,26 +80,41 @@ class LetdownDetector:
         self._confirm = max(1, round(config.confirm_s * rate))
         self._lag = max(1, round(config.noise_lag_s * rate))
         self._dip = round(config.dip_s * rate) | 1
-        self._noise = EwMean(config.noise_tau_s, rate)
+        self._params = np.array(
+            [
+                config.min_rise_ml_s,
+                config.noise_k,
+                config.rel_rise,
+                config.end_frac,
+                config.rearm_frac,
+                config.min_interval_s,
+                rate,
+                config.settle_s,
+                math.exp(-1.0 / (config.noise_tau_s * rate)),  # as EwMean's
+            ],
+            float,
+        )
         self.reset()
 
     def reset(self) -> None:
         """Back to the just-built state."""
-        self._noise.reset()
-        self._hist_t = np.empty(0)
-        self._hist_f = np.empty(0)
-        self._hist_closed = np.empty(0)  # dip-closed flow of the newest samples
-        self._hist_v = np.empty(0)
-        self._volume = 0.0  # integral of smoothed flow so far, mL
-        self._run = 0  # consecutive samples above threshold
-        self._armed = True
-        self._active: _Running | None = None  # rising or at its peak
-        self._open: _Running | None = None  # not yet complete (may be the active one)
-        self._last_t: float | None = None
-        self._first_f: float | None = None  # pads the look-back before the stream began
-        self._settled_t = np.inf  # no detection before the filters have settled
-        self._floor_age = 0  # samples the baseline may look back over (capped at the window)
-        self._floor_min = np.inf  # lowest flow over those samples while fewer than a window
+        self._counts = np.zeros(9, np.int64)
+        self._counts[[_WINDOW, _CONFIRM, _LAG]] = self._window, self._confirm, self._lag
+        self._counts[_ARMED] = 1
+        self._state = np.zeros(15)
+        self._state[[_SETTLED_T, _FLOOR_MIN, _LAST_T]] = np.inf, np.inf, np.nan
+        # Dip-closed flow (rolling max over dip_s), then its rolling min over baseline_s.
+        self._closing = extreme_state(self._dip, True)
+        self._lowest = extreme_state(self._window, False)
+        self._lagged = np.zeros(2 * self._lag)  # flow of the last 2 * lag samples
+        # t, flow and volume of the newest samples for the onset look-back: the kept
+        # history and the sample being decided.
+        self._ring = np.zeros((3, self._history + 1))
+
+    @property
+    def _volume(self) -> float:
+        """Integral of smoothed flow so far, mL."""
+        return float(self._state[_VOLUME])
 
     def process(self, t_s: np.ndarray, flow_ml_s: np.ndarray) -> list[Event]:
         """Feed grid samples of smoothed flow, mL/s (NaN samples are skipped).
@@ -90,140 +122,46 @@ class LetdownDetector:
         Returns:
             Events detected (``end_s is None``) or completed within this chunk.
         """
-        ok = np.isfinite(flow_ml_s)
-        t, f = t_s[ok], flow_ml_s[ok]
-        if t.size == 0:
-            return []
-        cfg = self.config
-        if self._first_f is None:
-            self._first_f = float(f[0])
-            self._settled_t = float(t[0]) + cfg.settle_s
-        sigma = self._noise_sigma(f)
-        volume = np.cumsum(np.concatenate(([self._volume], np.maximum(f, 0.0) / cfg.rate_hz)))[1:]
-        # Baseline = lowest flow over the look-back after closing dips shorter than
-        # dip_s (rolling max then rolling min): a flow estimate that dips (an artifact)
-        # and recovers is not a new rise. Flow is never negative.
-        # Closed values of past samples never change, so they are kept, not recomputed.
-        w, d = self._window, self._dip
-        past = self._hist_f[-(d - 1) :]
-        closed = rolling_max(_padded(past, f, d - 1, self._first_f), d)
-        past_closed = self._hist_closed[-(w - 1) :]
-        rolling = rolling_min(_padded(past_closed, closed, w - 1, self._first_f), w)
-        self._hist_closed = np.concatenate((past_closed, closed))[-(w - 1) :]
-        # Look-back arrays: history followed by this chunk.
-        all_t = np.concatenate((self._hist_t, t))
-        all_f = np.concatenate((self._hist_f, f))
-        all_v = np.concatenate((self._hist_v, volume))
-        offset = self._hist_t.size
+        t = np.ascontiguousarray(t_s, float)
+        f = np.ascontiguousarray(flow_ml_s, float)
         events: list[Event] = []
-        i, n = 0, t.size
-        while i < n:
-            if self._armed:
-                base = self._baseline(closed[i:], rolling[i:], t[i:])
-                threshold = np.maximum(
-                    np.maximum(cfg.min_rise_ml_s, cfg.noise_k * sigma[i:]),
-                    cfg.rel_rise * base,
-                )
-                above = (f[i:] - base) > threshold
-                j, run = _first_run(above, self._run, self._confirm)
-                k = -1
-                if self._open is not None:
-                    k = _first_below(f[i:], self._open, self._open.peak, cfg.end_frac)
-                if k >= 0 and (j < 0 or k < j):
-                    events.append(self._complete(t[i + k], all_t, all_v))
-                    self._run = _run_after(above[: k + 1], self._run)
-                    self._advance_floor(closed[i : i + k + 1], t[i : i + k + 1])
-                    i += k + 1
-                    continue
-                if j < 0:
-                    self._run = run
-                    self._advance_floor(closed[i:], t[i:])
-                    break
-                events.extend(
-                    self._detect(i + j + offset, all_t, all_f, all_v, base[j], threshold[j])
-                )
-                self._run = 0
-                i += j + 1
+        i = self._walk(t, f, 0)
+        while i >= 0:
+            if self._counts[_EVENT] == _DETECTED:
+                events.extend(self._detect())
             else:
-                peak = np.maximum.accumulate(np.concatenate(([self._active.peak], f[i:])))[1:]
-                r = self._first_rearm(t[i:], f[i:], peak)
-                c = _first_below(f[i:], self._active, peak, self.config.end_frac)
-                if c >= 0 and (r < 0 or c <= r):
-                    # The rise fell straight back: complete it now (retracted if too soon).
-                    self._active.peak = max(self._active.peak, float(f[i : i + c + 1].max()))
-                    events.append(self._complete(t[i + c], all_t, all_v))
-                    r = c
-                if r < 0:
-                    self._active.peak = max(self._active.peak, float(f[i:].max()))
-                    break
-                self._active.peak = max(self._active.peak, float(f[i : i + r + 1].max()))
-                self._active = None
-                self._armed = True
-                self._run = 0
-                # A new letdown must rise from flow after this point, not from before the last one.
-                self._floor_age, self._floor_min = 0, np.inf
-                self._advance_floor(closed[i + r : i + r + 1], t[i + r : i + r + 1])
-                i += r + 1
-        keep = self._history
-        self._hist_t, self._hist_f, self._hist_v = all_t[-keep:], all_f[-keep:], all_v[-keep:]
-        self._volume = float(volume[-1])
-        self._last_t = float(t[-1])
+                events.append(self._complete(float(t[i]), self._state[_VOLUME]))
+            i = self._walk(t, f, i + 1)
         return events
+
+    def _walk(self, t: np.ndarray, f: np.ndarray, start: int) -> int:
+        """Run the compiled loop from sample ``start`` to the next event (its index) or
+        the end of the chunk (-1)."""
+        close, low = self._closing, self._lowest
+        return _detector_run(
+            self._params, self._counts, self._state, close[0], close[1], close[2],
+            low[0], low[1], low[2], self._lagged, self._ring, t, f, start,
+        )  # fmt: skip
 
     def flush(self) -> list[Event]:
         """End of stream: complete the letdown still running, if any."""
-        if self._open is None or self._last_t is None:
+        if not self._counts[_OPEN]:
             return []
-        return [self._complete(self._last_t, self._hist_t, self._hist_v)]
+        return [self._complete(float(self._state[_LAST_T]), self._state[_VOLUME])]
 
-    def _noise_sigma(self, f: np.ndarray) -> np.ndarray:
-        """Running noise of the smoothed flow, mL/s, from its second difference at a lag of
-        ``noise_lag_s``: blind to steady decays, so it measures wobble, not trends."""
-        lag = self._lag
-        past = self._hist_f[-2 * lag :]
-        ext = np.concatenate((np.full(2 * lag - past.size, self._first_f), past, f))
-        d2 = ext[2 * lag :] - 2.0 * ext[lag:-lag] + ext[: -2 * lag]
-        # E[d2^2] = 6 sigma^2 for independent noise at that lag. A mean square (not a mean
-        # absolute value) so sparse bumps, e.g. from a coarsely quantised sensor, count fully.
-        return np.sqrt(self._noise.process(d2 * d2) / 6.0)
+    def _lookback(self) -> np.ndarray:
+        """Times, flows and volumes (rows) of the kept samples, oldest first."""
+        n, size = int(self._counts[_N]), self._ring.shape[1]
+        if n <= size:
+            return self._ring[:, :n]
+        return np.roll(self._ring, -(n % size), axis=1)
 
-    def _baseline(self, closed: np.ndarray, rolling: np.ndarray, t: np.ndarray) -> np.ndarray:
-        """Flow a rise starts from: the rolling minimum, but never from before a re-arm or
-        the end of the settling time (infinite until then: nothing can be detected)."""
-        valid = t >= self._settled_t
-        age = self._floor_age + np.cumsum(valid)
-        since = np.minimum.accumulate(
-            np.concatenate(([self._floor_min], np.where(valid, closed, np.inf)))
-        )
-        return np.maximum(np.where(age < self._window, since[1:], rolling), 0.0)
-
-    def _advance_floor(self, closed: np.ndarray, t: np.ndarray) -> None:
-        """Account consumed samples in the baseline's look-back limits."""
-        valid = t >= self._settled_t
-        if self._floor_age < self._window and valid.any():
-            self._floor_min = min(self._floor_min, float(closed[valid].min()))
-        self._floor_age = min(self._window, self._floor_age + int(valid.sum()))
-
-    def _first_rearm(self, t: np.ndarray, f: np.ndarray, peak: np.ndarray) -> int:
-        """Index where flow has fallen enough from its running ``peak`` to allow a new
-        letdown, or -1."""
-        run = self._active
-        drop = np.maximum(self.config.rearm_frac * (peak - run.base), 0.5 * run.threshold)
-        late = t - run.foot_t >= self.config.min_interval_s
-        hits = np.flatnonzero((f < peak - drop) & late)
-        return int(hits[0]) if hits.size else -1
-
-    def _detect(
-        self,
-        at: int,
-        all_t: np.ndarray,
-        all_f: np.ndarray,
-        all_v: np.ndarray,
-        base: float,
-        threshold: float,
-    ) -> list[Event]:
-        """A letdown became certain at look-back index ``at``: complete the open one, start this."""
+    def _detect(self) -> list[Event]:
+        """A letdown became certain at the newest sample: complete the open one, start this."""
         cfg = self.config
+        all_t, all_f, all_v = self._lookback()
+        at = all_t.size - 1
+        base, threshold = self._state[_RISE_BASE], self._state[_RISE_THRESHOLD]
         level = base + cfg.onset_frac * (all_f[at] - base)
         below = np.flatnonzero(all_f[: at + 1] <= level)
         if below.size:
@@ -234,86 +172,156 @@ class LetdownDetector:
         else:
             foot = float(all_t[0])
         events = []
-        if self._open is not None:
-            foot = max(foot, self._open.foot_t + 1.0 / cfg.rate_hz)
-            events.append(self._complete(foot, all_t, all_v))
+        if self._counts[_OPEN]:
+            foot = max(foot, float(self._state[_FOOT_T]) + 1.0 / cfg.rate_hz)
+            events.append(self._complete(foot, np.interp(foot, all_t, all_v)))
         rise = float(all_f[at] - base)
-        self._active = self._open = _Running(
-            foot_t=foot,
-            detected_t=float(all_t[at]),
-            volume_at_foot=float(np.interp(foot, all_t, all_v)),
-            base=float(base),
-            peak=float(all_f[at]),
-            score=rise / threshold,
-            threshold=float(threshold),
-        )
-        self._armed = False
-        events.append(self._event(self._open))
+        s = self._state
+        s[_FOOT_T], s[_DETECTED_T] = foot, all_t[at]
+        s[_VOLUME_AT_FOOT] = np.interp(foot, all_t, all_v)
+        s[_BASE], s[_PEAK], s[_THRESHOLD] = base, all_f[at], threshold
+        s[_SCORE] = rise / threshold
+        self._counts[_OPEN] = 1
+        events.append(self._event())
         return events
 
-    def _complete(self, end_t: float, all_t: np.ndarray, all_v: np.ndarray) -> Event:
-        """Close the open letdown at ``end_t`` (flow time base).
+    def _complete(self, end_t: float, end_volume: float) -> Event:
+        """Close the open letdown at ``end_t`` (flow time base), where the volume integral
+        was ``end_volume`` (mL).
 
         A rise that collapsed, or was cut off by the end of the stream, within
         ``evidence_s`` of its detection is completed as ``retracted``: a hand
         pressing on the bottle or the bottle lifted off, not milk ejection.
         """
-        run = self._open
-        self._open = None
-        volume = float(np.interp(end_t, all_t, all_v)) - run.volume_at_foot
-        label = "letdown" if end_t - run.detected_t >= self.config.evidence_s else "retracted"
-        return self._event(run, end_t=end_t, volume=volume, label=label)
+        self._counts[_OPEN] = 0
+        volume = float(end_volume - self._state[_VOLUME_AT_FOOT])
+        late = end_t - self._state[_DETECTED_T] >= self.config.evidence_s
+        return self._event(end_t=end_t, volume=volume, label="letdown" if late else "retracted")
 
     def _event(
-        self,
-        run: _Running,
-        end_t: float | None = None,
-        volume: float | None = None,
-        label: str = "letdown",
+        self, end_t: float | None = None, volume: float | None = None, label: str = "letdown"
     ) -> Event:
+        """The open letdown as an event (complete when ``end_t`` is given)."""
+        s = self._state
         half_bin = 0.5 / self.config.rate_hz  # a grid bin is known once it has ended
         return Event(
-            onset_s=run.foot_t - self.delay_s,
-            detected_s=run.detected_t + half_bin,
-            peak_flow_ml_s=run.peak,
+            onset_s=float(s[_FOOT_T]) - self.delay_s,
+            detected_s=float(s[_DETECTED_T]) + half_bin,
+            peak_flow_ml_s=float(s[_PEAK]),
             channel=self.channel,
-            score=run.score,
+            score=float(s[_SCORE]),
             end_s=None if end_t is None else end_t - self.delay_s,
             volume_ml=volume,
             label=label,
         )
 
 
-def _first_below(f: np.ndarray, run: _Running, peak: float | np.ndarray, end_frac: float) -> int:
-    """Index where flow falls back near where the letdown started (``end_frac`` of its rise
-    above the base, the rise measured to ``peak``: fixed, or running), or -1."""
-    hits = np.flatnonzero(f < run.base + end_frac * (peak - run.base))
-    return int(hits[0]) if hits.size else -1
+@kernel
+def _detector_run(
+    params: np.ndarray,
+    counts: np.ndarray,
+    state: np.ndarray,
+    close_meta: np.ndarray,
+    close_idx: np.ndarray,
+    close_val: np.ndarray,
+    low_meta: np.ndarray,
+    low_idx: np.ndarray,
+    low_val: np.ndarray,
+    lagged: np.ndarray,
+    ring: np.ndarray,
+    t: np.ndarray,
+    f: np.ndarray,
+    start: int,
+) -> int:
+    """Walk the samples from ``start``; return the index of the first one after which an
+    event must be built (why in ``counts[_EVENT]``), or -1 at the end of the chunk.
 
-
-def _padded(past: np.ndarray, new: np.ndarray, length: int, pad: float) -> np.ndarray:
-    """``past`` (padded to ``length`` with ``pad`` before the stream began) then ``new``."""
-    return np.concatenate((np.full(length - past.size, pad), past, new))
-
-
-def _first_run(above: np.ndarray, carry: int, need: int) -> tuple[int, int]:
-    """First index where ``need`` consecutive Trues end (counting ``carry`` before the
-    array), or -1; and the run length at the end of the array.
-
-    >>> _first_run(np.array([True, False, True, True, True]), 0, 3)
-    (4, 3)
-    >>> _first_run(np.array([True, True]), 1, 5)
-    (-1, 3)
+    Every sample, finite ones only, updates the noise, the volume, the history and the
+    baseline windows. While armed, a rise above the threshold for ``confirm`` samples
+    is a detection (the loop pauses; Python finds the onset and opens the letdown) and
+    flow falling back near the open letdown's base completes it. While a letdown is
+    active, its peak is tracked until flow collapses (completed, then re-armed) or has
+    fallen enough from the peak to allow a new letdown (re-armed).
     """
-    if above.size == 0:
-        return -1, carry
-    idx = np.arange(above.size)
-    last_false = np.maximum.accumulate(np.where(above, -1, idx))
-    run = idx - last_false + np.where(last_false < 0, carry, 0)
-    hits = np.flatnonzero(run >= need)
-    return (int(hits[0]) if hits.size else -1), int(run[-1])
+    window, confirm, lag = counts[_WINDOW], counts[_CONFIRM], counts[_LAG]
+    keep = params[_KEEP]
+    log_keep = math.log(keep)
+    end_frac = params[_END_FRAC]
+    size = ring.shape[1]
+    for i in range(start, t.size):
+        x, ti = f[i], t[i]
+        if not np.isfinite(x):
+            continue
+        n = counts[_N]
+        if n == 0:  # the stream's first flow pads the look-backs before it began
+            state[_SETTLED_T] = ti + params[_SETTLE]
+            lagged[:] = x
+        counts[_N] = n + 1
+        # Noise: mean square of the second difference at lag samples, E[d2^2] = 6 sigma^2
+        # for independent noise; blind to steady decays, and a mean square (not a mean
+        # absolute value) so sparse bumps, e.g. from a coarsely quantised sensor, count fully.
+        p = n % (2 * lag)
+        d2 = x - 2.0 * lagged[(p + lag) % (2 * lag)] + lagged[p]
+        lagged[p] = x
+        z = keep * state[_NOISE_Z] + (1.0 - keep) * (d2 * d2)
+        state[_NOISE_Z] = z
+        state[_NOISE_N] += 1.0
+        sigma = math.sqrt(z / -math.expm1(state[_NOISE_N] * log_keep) / 6.0)
+        state[_VOLUME] += max(x, 0.0) / params[_RATE]
+        state[_LAST_T] = ti
+        slot = n % size
+        ring[0, slot], ring[1, slot], ring[2, slot] = ti, x, state[_VOLUME]
+        # Baseline = lowest flow over the look-back after closing dips shorter than
+        # dip_s: a flow estimate that dips (an artifact) and recovers is not a new rise.
+        closed = extreme_push(close_meta, close_idx, close_val, x)
+        lowest = extreme_push(low_meta, low_idx, low_val, closed)
+        valid = ti >= state[_SETTLED_T]
+        if counts[_ARMED]:
+            # Never a base from before a re-arm or the end of the settling time
+            # (infinite until then: nothing can be detected).
+            since = state[_FLOOR_MIN]
+            if valid and closed < since:
+                since = closed
+            age = counts[_FLOOR_AGE] + (1 if valid else 0)
+            base = max(since if age < window else lowest, 0.0)
+            threshold = max(
+                max(params[_MIN_RISE], params[_NOISE_K] * sigma), params[_REL_RISE] * base
+            )
+            run = counts[_RUN] + 1 if x - base > threshold else 0
+            if run >= confirm:
+                counts[_RUN], counts[_ARMED], counts[_EVENT] = 0, 0, _DETECTED
+                state[_RISE_BASE], state[_RISE_THRESHOLD] = base, threshold
+                return i
+            counts[_RUN] = run
+            _advance_floor(counts, state, closed, valid, window)
+            if counts[_OPEN] and x < state[_BASE] + end_frac * (state[_PEAK] - state[_BASE]):
+                counts[_OPEN], counts[_EVENT] = 0, _COMPLETED
+                return i
+        else:
+            peak = max(state[_PEAK], x)
+            state[_PEAK] = peak
+            base = state[_BASE]
+            collapsed = x < base + end_frac * (peak - base)  # fell straight back
+            drop = max(params[_REARM_FRAC] * (peak - base), 0.5 * state[_THRESHOLD])
+            late = ti - state[_FOOT_T] >= params[_MIN_INTERVAL]
+            if collapsed or (x < peak - drop and late):
+                counts[_ARMED], counts[_RUN], counts[_FLOOR_AGE] = 1, 0, 0
+                # A new letdown must rise from flow after this point, not from before
+                # the last one.
+                state[_FLOOR_MIN] = np.inf
+                _advance_floor(counts, state, closed, valid, window)
+                if collapsed:  # completed now (retracted if too soon)
+                    counts[_OPEN], counts[_EVENT] = 0, _COMPLETED
+                    return i
+    return -1
 
 
-def _run_after(above: np.ndarray, carry: int) -> int:
-    """Run length of Trues at the end of ``above``, continuing ``carry``."""
-    return _first_run(above, carry, 1 << 60)[1]
+@kernel
+def _advance_floor(
+    counts: np.ndarray, state: np.ndarray, closed: float, valid: bool, window: int
+) -> None:
+    """Account a consumed sample in the baseline's look-back limits: how many samples it
+    may look back over (capped at the window) and their lowest dip-closed flow."""
+    if valid and counts[_FLOOR_AGE] < window:
+        state[_FLOOR_MIN] = min(state[_FLOOR_MIN], closed)
+        counts[_FLOOR_AGE] += 1

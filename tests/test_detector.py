@@ -1,0 +1,47 @@
+"""LetdownDetector on its own: a short bump is retracted, a letdown completes with its
+volume, and NaN samples are skipped as if absent, whatever the chunking."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from letdown_detect.detection.detector import LetdownDetector
+from letdown_detect.params import DetectorConfig
+
+CFG = DetectorConfig()
+T = np.arange(0.0, 400.0, 1.0 / CFG.rate_hz)
+FLOW = 0.2 + np.random.default_rng(5).normal(0.0, 0.005, T.size)
+FLOW[(T >= 60.0) & (T < 63.0)] += 1.0  # a hand pressing on the bottle
+RISE = T >= 150.0
+FLOW[RISE] += 2.0 * np.minimum((T[RISE] - 150.0) / 10.0, 1.0) * np.exp(-(T[RISE] - 150.0) / 60.0)
+
+
+def _detect(t: np.ndarray, f: np.ndarray, size: int) -> list:
+    detector = LetdownDetector("flow_ml_s", CFG, delay_s=2.0)
+    events = []
+    for start in range(0, t.size, size):
+        events += detector.process(t[start : start + size], f[start : start + size])
+    return events + detector.flush()
+
+
+def test_bump_is_retracted_and_letdown_completes() -> None:
+    events = _detect(T, FLOW, T.size)
+    assert [(e.complete, e.label) for e in events] == [
+        (False, "letdown"),
+        (True, "retracted"),
+        (False, "letdown"),
+        (True, "letdown"),
+    ]
+    bump, letdown = events[1], events[3]
+    assert 55.0 < bump.onset_s < 61.0 and bump.end_s < 64.0
+    assert 145.0 < letdown.onset_s < 152.0
+    assert letdown.volume_ml > 60.0  # most of the 2 mL/s rise over a 60 s decay
+
+
+@pytest.mark.parametrize("size", [1, 7, 1000])
+def test_nan_samples_are_skipped_for_any_chunking(size: int) -> None:
+    f = FLOW.copy()
+    holes = np.random.default_rng(6).random(f.size) < 0.05
+    f[holes] = np.nan
+    assert _detect(T, f, size) == _detect(T[~holes], FLOW[~holes], T.size)
