@@ -146,15 +146,15 @@ class Pipeline:
         t, f = self.flow(block)
         if t.size == 0:
             return []
-        finite = np.isfinite(f.sum(axis=0))
-        if finite.any():
-            self._t = float(t[finite][-1])
-            self._flow = float(f.sum(axis=0)[finite][-1])
+        total = f.sum(axis=0) if self.double else f[0]
+        finite = np.flatnonzero(np.isfinite(total))
+        if finite.size:
+            self._t, self._flow = float(t[finite[-1]]), float(total[finite[-1]])
         if not self.double:
-            return self._count(self._main.process(t, f[0]))
+            return self._count(self._main.process(t, total))
         for k, side in enumerate(self._sides):
             self._side_events.extend(e for e in side.process(t, f[k]) if not e.complete)
-        return self._fuse(self._main.process(t, f.sum(axis=0)))
+        return self._fuse(self._main.process(t, total))
 
     def flush(self) -> list[Event]:
         """End of stream: complete the running letdown and release held events."""
@@ -182,6 +182,8 @@ class Pipeline:
         return stacked[0][0, :n], np.vstack([s[1, :n] for s in stacked])
 
     def _count(self, events: list[Event]) -> list[Event]:
+        if not events:
+            return events
         self._letdowns += sum(1 for e in events if not e.complete)
         self._letdowns -= sum(1 for e in events if e.label == "retracted")
         return events
