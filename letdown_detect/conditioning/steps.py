@@ -2,10 +2,20 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
-from ._windows import rolling_median, windows
-from .filters import EwMean
+from .._compiled import kernel
+from .rolling import median_push, median_state
+
+# Int state: samples seen, edges removed, output index of the edge a touch's second edge
+# would undo (-1: none waiting), then the configuration (half, pair).
+_N, _REMOVED, _LAST, _HALF, _PAIR = range(5)
+# Float state: configuration (step, EwMean decay and its log), the offset being subtracted,
+# the EwMean of clipped strengths (weighted sum, samples), sign of and offset before the
+# waiting edge.
+_STEP, _KEEP, _LOG_KEEP, _OFFSET, _EW_SUM, _EW_N, _LAST_SIGN, _LAST_OFFSET = range(8)
 
 
 class StepRemover:
@@ -39,7 +49,6 @@ class StepRemover:
         self.step = step
         self.half = max(1, half)
         self.pair = pair
-        self._typical = EwMean(tau_s=100.0 * self.half, sample_rate_hz=1.0)
         self.reset()
 
     @property
@@ -47,61 +56,95 @@ class StepRemover:
         """Output lag, samples."""
         return 2 * self.half + self.half // 2
 
-    def reset(self) -> None:
-        """Back to the just-built state."""
-        self._tail: np.ndarray | None = None
-        self._typical.reset()
-        self._offset = 0.0
-        self._count = 0  # samples output so far
-        self._last_edge: tuple[int, float, float] | None = None  # (sample, sign, offset before)
-        self.removed = 0
+    @property
+    def removed(self) -> int:
         """Artifact edges removed so far."""
+        return int(self._state[0][_REMOVED])
+
+    def reset(self) -> None:
+        """Back to the just-built state; the next sample seeds the windows."""
+        h = self.half
+        meta = np.array([0, 0, -1, h, self.pair], np.int64)
+        # The typical strength is an EwMean (filters.py) with a time constant of 100 windows.
+        keep = math.exp(-1.0 / (100.0 * h))
+        values = np.array([self.step, keep, math.log(keep), 0.0, 0.0, 0.0, 0.0, 0.0])
+        # Samples, medians and strengths of the last 2 * delay samples (at least): a power
+        # of two, so a position's slot is a bit mask, not a division.
+        size = 1 << (2 * self.delay + 2).bit_length()
+        rings = np.zeros((3, size))
+        # The arrays ``steps_push`` advances; flow.py's fused loop passes them too.
+        self._state = (meta, values, rings, *median_state(h))
 
     def process(self, x: np.ndarray) -> np.ndarray:
         """Feed finite samples; get as many corrected samples, ``delay`` samples late."""
-        if x.size == 0:
-            return np.empty(0)
-        h, g = self.half, self.half // 2
-        keep = 5 * h + 2 * g
-        if self._tail is None:
-            self._tail = np.full(keep, x[0])
-        ext = np.concatenate((self._tail, x))
-        self._tail = ext[-keep:]
-        medians = rolling_median(ext, h)  # medians[p] = median of ext[p:p+h]
-        # Output positions: the newest x.size positions of ext, ``delay`` late.
-        q = np.arange(ext.size - x.size - self.delay, ext.size - self.delay)
-        # Edge at position p (between ext[p-1] and ext[p]): after-window starts at p+g,
-        # before-window ends at p-g. Strength is needed at p-h..p+h for the peak test.
-        p = np.arange(q[0] - h, q[-1] + h + 1)
-        edge = medians[p + g] - medians[p - g - h]
-        # Among positions that see the same step, the sharpest single-sample change marks
-        # where it happened (a small tie-breaker).
-        strength = np.abs(edge) + 0.1 * np.abs(ext[p] - ext[p - 1])
-        side_max = windows(strength, h).max(axis=1)
-        centre = np.arange(h, h + q.size)  # index of q in p
-        # The bar rises with the typical edge strength (pump ripple, noise), measured on
-        # the positions just decided: a calm sensor shows small artifacts, a rippling one
-        # only big ones.
-        typical = self._typical.process(np.minimum(strength[centre], 4.0 * self.step))
-        bar = np.maximum(self.step, 4.0 * typical)
-        is_edge = (
-            (strength[centre] > bar)
-            & (strength[centre] >= side_max[centre - h])
-            & (strength[centre] > side_max[centre + 1])
-        )
-        offsets = np.full(q.size, self._offset)
-        for k in np.flatnonzero(is_edge):
-            jump = float(edge[centre[k]])
-            sample = self._count + int(k)
-            last = self._last_edge
-            if last is not None and sample - last[0] <= self.pair and np.sign(jump) != last[1]:
-                new = last[2]  # the hand came off: back to the level before it
-                self._last_edge = None
-            else:
-                new = float(offsets[k]) + jump
-                self._last_edge = (sample, float(np.sign(jump)), float(offsets[k]))
-            offsets[k:] = new
-            self.removed += 1
-        self._offset = float(offsets[-1])
-        self._count += q.size
-        return ext[q] - offsets
+        out = np.empty(x.size)
+        _steps_run(*self._state, np.asarray(x, float), out)
+        return out
+
+
+@kernel
+def _steps_run(meta, values, rings, m_meta, m_ring, m_sorted, x, out) -> None:
+    for i in range(x.size):
+        out[i] = steps_push(meta, values, rings, m_meta, m_ring, m_sorted, x[i])
+
+
+@kernel
+def steps_push(meta, values, rings, m_meta, m_ring, m_sorted, x: float) -> float:
+    """Add sample ``x``; return the corrected sample ``delay`` samples before it.
+
+    State from ``StepRemover.reset``. Before the first sample the past counts as
+    filled with copies of it.
+    """
+    h, g = meta[_HALF], meta[_HALF] // 2
+    mask = rings.shape[1] - 1  # a power of two minus one
+    samples, medians, strengths = rings[0], rings[1], rings[2]
+    if meta[_N] == 0:
+        samples[:] = x
+        medians[:] = x
+        strengths[:] = 0.0
+    a = meta[_N] + 2 * (mask + 1)  # x's position; the seed copies sit before it
+    samples[a & mask] = x
+    medians[a & mask] = median_push(m_meta, m_ring, m_sorted, x)  # of the h samples up to a
+    # An edge at p (between samples p - 1 and p) compares the median of h samples starting
+    # g after it with that of h samples ending g before it; the newest such p is known now.
+    p = a + 1 - g - h
+    edge = medians[a & mask] - medians[(a - 2 * g - h) & mask]
+    # Among positions that see the same step, the sharpest single-sample change marks
+    # where it happened (a small tie-breaker).
+    strengths[p & mask] = abs(edge) + 0.1 * abs(samples[p & mask] - samples[(p - 1) & mask])
+    q = a - (2 * h + g)  # the sample decided now: strengths up to h after it are known
+    strength = strengths[q & mask]
+    # The bar rises with the typical edge strength (pump ripple, noise), an EwMean of the
+    # clipped strengths decided so far: a calm sensor shows small artifacts, a rippling one
+    # only big ones.
+    step, keep, log_keep = values[_STEP], values[_KEEP], values[_LOG_KEEP]
+    ew_sum = keep * values[_EW_SUM] + (1.0 - keep) * min(strength, 4.0 * step)
+    ew_n = values[_EW_N] + 1.0
+    values[_EW_SUM], values[_EW_N] = ew_sum, ew_n
+    bar = max(step, 4.0 * (ew_sum / -math.expm1(ew_n * log_keep)))
+    if strength > bar and _is_peak(strengths, q, h, strength):
+        jump = medians[(q + g + h - 1) & mask] - medians[(q - g - 1) & mask]
+        sample = meta[_N]
+        sign = np.sign(jump)
+        last = meta[_LAST]
+        if last >= 0 and sample - last <= meta[_PAIR] and sign != values[_LAST_SIGN]:
+            offset = values[_LAST_OFFSET]  # the hand came off: back to the level before it
+            meta[_LAST] = -1
+        else:
+            offset = values[_OFFSET] + jump
+            meta[_LAST] = sample
+            values[_LAST_SIGN], values[_LAST_OFFSET] = sign, values[_OFFSET]
+        values[_OFFSET] = offset
+        meta[_REMOVED] += 1
+    meta[_N] += 1
+    return samples[q & mask] - values[_OFFSET]
+
+
+@kernel
+def _is_peak(strengths, q, h, strength) -> bool:
+    """The strength at ``q`` is the largest within ``h`` samples (the earliest of ties)."""
+    mask = strengths.size - 1
+    for k in range(1, h + 1):
+        if strengths[(q + k) & mask] >= strength or strengths[(q - k) & mask] > strength:
+            return False
+    return True
