@@ -65,6 +65,22 @@ def test_stage_output_does_not_depend_on_chunking(name: str, sizes: list[int]) -
     np.testing.assert_array_equal(whole, chunked)
 
 
+GAPPY = SIGNAL.copy()
+GAPPY[700:712] = np.nan  # 1.2 s: bridged
+GAPPY[1500:2300] = np.nan  # 80 s: longer than max_fill_s, so a gap that restarts the filters
+
+
+@pytest.mark.parametrize("kind", ["weight_g", "flow_ml_s"])
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(sizes=st.lists(st.integers(1, 700), min_size=1, max_size=30))
+def test_flow_estimate_across_gaps_does_not_depend_on_chunking(kind: str, sizes: list[int]):
+    whole = _run(FlowEstimator(kind, 1.0, DetectorConfig()), [GAPPY.copy()])
+    assert np.isfinite(whole[:1500]).all()  # the short hole is bridged
+    assert np.isnan(whole[1500:2300]).all()  # the long one stays a gap
+    chunked = _run(FlowEstimator(kind, 1.0, DetectorConfig()), _chunks(GAPPY.copy(), sizes))
+    np.testing.assert_array_equal(whole, chunked)
+
+
 @pytest.mark.parametrize("name", sorted(_stages()))
 def test_reset_equals_fresh_and_input_is_untouched(name: str) -> None:
     stage = _stages()[name]()
