@@ -164,7 +164,9 @@ def test_a_failing_or_hanging_sink_neither_stops_nor_starves_the_others(tmp_path
     assert completed == list(summary.letdowns)
     n_events = len(healthy.events)
     assert session.sink_errors["BrokenSink"] == n_events
-    assert session.sink_errors["HangingSink"] == n_events
+    # Each hung hook is cut off and counted; hooks still queued when the session ends are
+    # cut off together, once the session stops waiting for that sink (2 x sink_timeout_s).
+    assert 1 <= session.sink_errors["HangingSink"] <= n_events
     assert healthy.summary is summary
 
 
