@@ -107,13 +107,21 @@ class EwMean:
 
 @kernel
 def _ewmean_run(keep: float, state: np.ndarray, x: np.ndarray, out: np.ndarray) -> None:
-    """One-pole mean ``z = keep z + (1 - keep) x``, divided by the weight seen so far."""
-    z, n, log_keep = state[0], state[1], math.log(keep)
+    log_keep = math.log(keep)
     for i in range(x.size):
-        z = keep * z + (1.0 - keep) * x[i]
-        n += 1.0
-        out[i] = z / -math.expm1(n * log_keep)
-    state[0], state[1] = z, n
+        out[i] = ewmean_push(state, 0, keep, log_keep, x[i])
+
+
+@kernel
+def ewmean_push(state: np.ndarray, at: int, keep: float, log_keep: float, x: float) -> float:
+    """Add ``x`` to the running mean whose weighted sum and sample count are
+    ``state[at]`` and ``state[at + 1]``; return the mean (the one-pole mean
+    ``z = keep z + (1 - keep) x`` divided by the weight seen so far). For compiled loops
+    that keep such a mean among their own state; ``log_keep`` is ``log(keep)``."""
+    z = keep * state[at] + (1.0 - keep) * x
+    n = state[at + 1] + 1.0
+    state[at], state[at + 1] = z, n
+    return z / -math.expm1(n * log_keep)
 
 
 class RollingStat:

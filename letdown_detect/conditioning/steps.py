@@ -7,13 +7,15 @@ import math
 import numpy as np
 
 from .._compiled import kernel
+from .filters import ewmean_push
 from .rolling import median_push, median_state
 
 # Int state: samples seen, edges removed, output index of the edge a touch's second edge
 # would undo (-1: none waiting), then the configuration (half, pair).
 _N, _REMOVED, _LAST, _HALF, _PAIR = range(5)
 # Float state: configuration (step, EwMean decay and its log), the offset being subtracted,
-# the EwMean of clipped strengths (weighted sum, samples), sign of and offset before the
+# the EwMean of clipped strengths (weighted sum, samples: adjacent, as ewmean_push
+# reads them), sign of and offset before the
 # waiting edge.
 _STEP, _KEEP, _LOG_KEEP, _OFFSET, _EW_SUM, _EW_N, _LAST_SIGN, _LAST_OFFSET = range(8)
 
@@ -117,11 +119,10 @@ def steps_push(meta, values, rings, m_meta, m_ring, m_sorted, x: float) -> float
     # The bar rises with the typical edge strength (pump ripple, noise), an EwMean of the
     # clipped strengths decided so far: a calm sensor shows small artifacts, a rippling one
     # only big ones.
-    step, keep, log_keep = values[_STEP], values[_KEEP], values[_LOG_KEEP]
-    ew_sum = keep * values[_EW_SUM] + (1.0 - keep) * min(strength, 4.0 * step)
-    ew_n = values[_EW_N] + 1.0
-    values[_EW_SUM], values[_EW_N] = ew_sum, ew_n
-    bar = max(step, 4.0 * (ew_sum / -math.expm1(ew_n * log_keep)))
+    step = values[_STEP]
+    clipped = min(strength, 4.0 * step)
+    typical = ewmean_push(values, _EW_SUM, values[_KEEP], values[_LOG_KEEP], clipped)
+    bar = max(step, 4.0 * typical)
     if strength > bar and _is_peak(strengths, q, h, strength):
         jump = medians[(q + g + h - 1) & mask] - medians[(q - g - 1) & mask]
         sample = meta[_N]

@@ -27,6 +27,7 @@ import math
 import numpy as np
 
 from .._compiled import kernel
+from ..conditioning.filters import ewmean_push
 from ..conditioning.rolling import extreme_push, extreme_state
 from ..model import Event
 from ..params import DetectorConfig
@@ -43,7 +44,7 @@ _WINDOW, _CONFIRM, _LAG, _N, _RUN, _ARMED, _OPEN, _FLOOR_AGE, _EVENT = range(9)
     _VOLUME,
     _SETTLED_T,
     _FLOOR_MIN,
-    _NOISE_Z,
+    _NOISE_Z,  # the noise's running mean square: sum, then count (as ewmean_push reads)
     _NOISE_N,
     _LAST_T,
     _BASE,
@@ -263,10 +264,7 @@ def _detector_run(
         p = n % (2 * lag)
         d2 = x - 2.0 * lagged[(p + lag) % (2 * lag)] + lagged[p]
         lagged[p] = x
-        z = keep * state[_NOISE_Z] + (1.0 - keep) * (d2 * d2)
-        state[_NOISE_Z] = z
-        state[_NOISE_N] += 1.0
-        sigma = math.sqrt(z / -math.expm1(state[_NOISE_N] * log_keep) / 6.0)
+        sigma = math.sqrt(ewmean_push(state, _NOISE_Z, keep, log_keep, d2 * d2) / 6.0)
         state[_VOLUME] += max(x, 0.0) / params[_RATE]
         state[_LAST_T] = ti
         slot = n % size
