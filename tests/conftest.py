@@ -1,0 +1,47 @@
+"""Hermetic tests: no test reads or writes the user's data, config or cache folders.
+
+At start-up every per-user folder the code can reach (``platformdirs`` follows the
+XDG variables on Linux; ``$LETDOWN_DB`` and ``$LETDOWN_CONFIG`` override them) is
+pointed at a temporary tree, and each test then gets folders of its own. Compiled
+loops are cached in one temporary folder per run, so the core compiles once per
+run instead of once per test. Subprocesses inherit the environment, so a
+``letdown live`` started by a test writes into the test's folders too.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+import pytest
+
+_USER_FOLDER_VARS = ("XDG_DATA_HOME", "XDG_CONFIG_HOME", "XDG_CACHE_HOME", "XDG_STATE_HOME")
+_RUN_ROOT = Path(tempfile.mkdtemp(prefix="letdown-tests-"))
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Before any test module imports the package: temporary folders for the whole run."""
+    for var in _USER_FOLDER_VARS:
+        folder = _RUN_ROOT / "run" / var.lower()
+        folder.mkdir(parents=True, exist_ok=True)
+        os.environ[var] = str(folder)
+    os.environ.pop("LETDOWN_DB", None)
+    os.environ.pop("LETDOWN_CONFIG", None)
+    if not os.environ.get("NUMBA_CACHE_DIR"):
+        os.environ["NUMBA_CACHE_DIR"] = str(_RUN_ROOT / "numba")
+
+
+@pytest.fixture(autouse=True)
+def user_folders(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch):
+    """Each test gets empty data, config, cache and state folders of its own."""
+    home = tmp_path_factory.mktemp("user")
+    folders = {}
+    for var in _USER_FOLDER_VARS:
+        folder = home / var.lower()
+        folder.mkdir()
+        monkeypatch.setenv(var, str(folder))
+        folders[var] = folder
+    monkeypatch.delenv("LETDOWN_DB", raising=False)
+    monkeypatch.delenv("LETDOWN_CONFIG", raising=False)
+    return folders
