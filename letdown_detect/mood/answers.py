@@ -90,7 +90,7 @@ def read_diary(path: str | Path) -> tuple[list[DiaryEntry], list[RecordingError]
     except (OSError, UnicodeDecodeError) as exc:
         raise RecordingError(path, f"cannot read the diary ({exc})") from None
     entries, problems = [], []
-    for number, row in enumerate(csv.reader(text.splitlines()), 1):
+    for number, row in enumerate(_rows(path, text), 1):
         cells = [c.strip() for c in row]
         if not cells or not any(cells) or cells[0].startswith("#"):
             continue
@@ -142,3 +142,16 @@ class Diary:
                 self._used.add(i)
                 out.append(entry)
         return out
+
+
+def _rows(path: Path, text: str) -> list[list[str]]:
+    """The CSV rows of a diary; a line csv cannot split (a huge cell) is one error."""
+    rows = []
+    for number, line in enumerate(text.splitlines(), 1):
+        try:
+            rows.append(next(csv.reader([line]), []))
+        except csv.Error:
+            raise RecordingError(
+                path, "expected t_s,score[,feelings], got an unreadable line", number
+            ) from None
+    return rows
