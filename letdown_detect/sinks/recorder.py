@@ -118,14 +118,21 @@ class RecorderSink:
     Args:
         csv_path: the recording to create, ``NAME.csv``; its folder is created.
         retry_after_s: session time between tries to resume after a full disk, s.
+        settle_s: session time writes must work again before the outage is over, s
+            (a disk that fills again sooner is the same outage: one message, several gaps).
         log: where to say that the recording paused and resumed (default stderr).
     """
 
     def __init__(
-        self, csv_path: str | Path, retry_after_s: float = 1.0, log: TextIO | None = None
+        self,
+        csv_path: str | Path,
+        retry_after_s: float = 1.0,
+        settle_s: float = 10.0,
+        log: TextIO | None = None,
     ) -> None:
         self.csv_path = Path(csv_path)
         self.retry_after_s = retry_after_s
+        self.settle_s = settle_s
         self.log = log
         self.samples_written = 0
         self.samples_lost = 0
@@ -135,6 +142,8 @@ class RecorderSink:
         self._events: LineFile | None = None
         self._unsaved_rows: list[str] = []
         self._paused_at_s: float | None = None
+        self._outage_s: float | None = None
+        self._failed_at_s = 0.0
         self._retry_at_s = 0.0
         self._session: SessionInfo | None = None
         self._columns = list(events_frame([]).columns)
@@ -185,13 +194,18 @@ class RecorderSink:
         self.samples_written += len(block)
         if self._paused_at_s is not None:
             self._resume(first_s)
+        self._settle(first_s)
 
     def _pause(self, exc: OSError, t_s: float, samples: int) -> None:
         self.samples_lost += samples
         self._retry_at_s = t_s + self.retry_after_s
+        self._failed_at_s = t_s
         if self._paused_at_s is not None:
             return
         self._paused_at_s = t_s
+        if self._outage_s is not None:
+            return  # the disk filled again before the recording settled: same outage, one message
+        self._outage_s = t_s
         reason = "disk full" if exc.errno in _NO_SPACE else f"cannot write ({exc.strerror})"
         self._say(
             f"{self.csv_path}: {reason}: recording stopped at {self._clock(t_s)}, session "
@@ -202,11 +216,18 @@ class RecorderSink:
         start_s = self._paused_at_s
         self._paused_at_s = None
         self.gaps.append((start_s, t_s))
-        self._say(
-            f"{self.csv_path}: recording resumed at {self._clock(t_s)}; "
-            f"{t_s - start_s:.1f} s missing, marked as a gap"
-        )
         self._append_event(self._gap_row(start_s, t_s))
+
+    def _settle(self, t_s: float) -> None:
+        """Writes have worked for ``settle_s`` since the last failure: the outage is over."""
+        if self._outage_s is None or t_s - self._failed_at_s < self.settle_s:
+            return
+        missing_s = sum(b - a for a, b in self.gaps if a >= self._outage_s)
+        self._say(
+            f"{self.csv_path}: recording resumed at {self._clock(self.gaps[-1][1])}; "
+            f"{missing_s:.1f} s missing, marked as gaps"
+        )
+        self._outage_s = None
 
     def _clock(self, t_s: float) -> str:
         if self._session is None:
