@@ -159,7 +159,7 @@ class StoreWriter:
     def rescue_path(self) -> Path:
         """The first rescue file that can be written now (see :meth:`rescue_candidates`)."""
         for path in self.rescue_candidates():
-            if os.access(path.parent, os.W_OK):
+            if _can_create(path):
                 return path
         return self.rescue_candidates()[0]
 
@@ -174,6 +174,14 @@ class StoreWriter:
         folders = [self.path.parent, Path(platformdirs.user_data_dir("letdown"))]
         folders.append(Path(tempfile.gettempdir()))
         return list(dict.fromkeys(folder / name for folder in folders))
+
+
+def _can_create(path: Path) -> bool:
+    """True when ``path`` (and any missing folders above it) can be created now."""
+    folder = path.parent
+    while not folder.exists() and folder != folder.parent:
+        folder = folder.parent
+    return folder.is_dir() and os.access(folder, os.W_OK | os.X_OK)
 
 
 def _save_rescue(candidates: list[Path], lines: str) -> Path | None:
