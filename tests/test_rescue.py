@@ -36,9 +36,7 @@ def _answers(writer: StoreWriter) -> None:
     writer.submit("add_session", 0.0, session_id="s1", start_utc=START)
     for i, score in enumerate((2, 7, 9)):
         t_s = 60.0 * (i + 1)
-        writer.submit(
-            "add_answer", t_s, session_id="s1", t_s=t_s, answered_utc=START, score=score
-        )
+        writer.submit("add_answer", t_s, session_id="s1", t_s=t_s, answered_utc=START, score=score)
 
 
 def _stored_scores(db: Path) -> list[int]:
