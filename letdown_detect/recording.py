@@ -43,6 +43,8 @@ VALUE_LIMITS = {
     "weight_g": 100_000.0,
     "pressure_pa": 1_000_000.0,
 }
+#: Words pandas would silently read as 1/0 in a number column.
+_BOOL_TEXT = re.compile(rb"true|false", re.IGNORECASE)
 #: Longest header line, bytes, and largest sidecar, bytes.
 MAX_HEADER_BYTES = 4096
 MAX_SIDECAR_BYTES = 1_000_000
@@ -370,6 +372,8 @@ def read_recording(path: str | Path) -> Recording:
         raise _bad_cell(path, frame) from None
     except OSError as exc:
         raise RecordingError(path, f"cannot read the file ({exc.strerror or exc})") from None
+    if _BOOL_TEXT.search(path.read_bytes()):  # pandas reads true/false as 1/0 in a float column
+        raise _bad_cell(path, pd.read_csv(path, dtype=str, **options))
     data.columns = header
     if data.empty:
         raise RecordingError(path, "expected samples after the header, found none", line=2)

@@ -103,6 +103,9 @@ def run(args: argparse.Namespace) -> int:
         else:
             print(f"letdown: {row.recording}: {row.reason}, not scored", file=sys.stderr)
     status = 2 if len(result.bad) else 0
+    if result.scores.empty and status:
+        print("letdown: nothing left to score (every annotated recording was bad)", file=sys.stderr)
+        return status
     if result.scores.empty:
         raise ConfigError(
             "no annotated recordings: expected NAME.events.csv beside each NAME.csv in "

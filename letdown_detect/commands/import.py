@@ -91,6 +91,9 @@ def _import_one(path: Path, db: Path, kind: str, diary_path: Path | None) -> tup
     from ..store.writer import StoreWriter
 
     recording = read_recording(path)
+    entries, problems = read_diary(diary_path) if diary_path is not None else ([], [])
+    for problem in problems:
+        print(f"letdown: {problem} (line skipped)", file=sys.stderr)
     where = str(path.resolve())
     with Store(db) as store:
         seen = store.query("SELECT id FROM sessions WHERE recording_path = ?", (where,))
@@ -127,11 +130,8 @@ def _import_one(path: Path, db: Path, kind: str, diary_path: Path | None) -> tup
             score=score,
             channel="import",
         )
-    diary_note, problems = "", []
+    diary_note = ""
     if diary_path is not None:
-        entries, problems = read_diary(diary_path)
-        for problem in problems:
-            print(f"letdown: {problem} (line skipped)", file=sys.stderr)
         tracker = MoodTracker(session_id, start, writer, diary=Diary(entries))
         onsets = sorted(
             (f["onset_s"] if f["detected_s"] is None else f["detected_s"], f["onset_s"])

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
-from ..errors import ConfigError, LetdownError, about
+from ..errors import ConfigError, LetdownError
 from ..recording import drop_retracted, events_path, read_events
 from .batch import Progress, detect_many
 from .evaluate import DEFAULT_TOLERANCE_S, Scores, combine, score_events
@@ -121,8 +121,8 @@ def evaluate_recordings(
             continue
         try:
             rows += _recording_scores(path, runs, annotators, tolerance_s)
-        except LetdownError as exc:
-            skipped.append({"recording": str(path), "reason": about(path, exc), "bad": True})
+        except LetdownError as exc:  # the message names the events file
+            skipped.append({"recording": str(path), "reason": str(exc), "bad": True})
     columns = ["recording", "reason", "bad"]
     return Evaluation(_frame(rows), pd.DataFrame(skipped, columns=columns))
 
@@ -131,9 +131,10 @@ def _recording_scores(
     path: Path, runs: Mapping[str, Any], annotators: Sequence[str], tolerance_s: float
 ) -> list[tuple[str, str, Scores]]:
     """Every comparison for one recording."""
-    annotations = drop_retracted(read_events(events_path(path)))
-    references = {name: letdowns_by(annotations, name, path) for name in annotators} or {
-        "annotations": letdowns_by(annotations, None, path)
+    source = events_path(path)
+    annotations = drop_retracted(read_events(source))
+    references = {name: letdowns_by(annotations, name, source) for name in annotators} or {
+        "annotations": letdowns_by(annotations, None, source)
     }
     felt = annotations[annotations["label"] == "felt_letdown"]
     first = next(iter(runs.values())).summary
