@@ -55,3 +55,11 @@ def test_a_database_that_does_not_exist_is_refused_not_created(tmp_path, capsys,
     assert main([*argv, "--db", str(typo)]) == 2
     err = capsys.readouterr().err
     assert err.startswith(f"letdown: {typo}: no session store there") and not typo.exists()
+
+
+@pytest.mark.parametrize("command", ["evaluate", "report"])
+@pytest.mark.parametrize("value", ["0", "-5", "nan", "inf"])
+def test_a_tolerance_that_is_not_a_positive_number_is_refused(command, value, capsys) -> None:
+    target = RECORDINGS if command == "evaluate" else RECORDINGS / "flow_single.csv"
+    assert main([command, str(target), "--tolerance", value]) == 2
+    assert "--tolerance must be a positive number of seconds" in capsys.readouterr().err

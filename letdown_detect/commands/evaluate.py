@@ -82,6 +82,7 @@ def run(args: argparse.Namespace) -> int:
     from ..research.tables import frame_table
     from .detect import config_from_params
 
+    check_tolerance(args.tolerance)
     configs: dict[str, Any] = {"detector": config_from_params(args.param)}
     annotators = [args.annotator] if args.annotator else []
     if args.compare:
@@ -148,3 +149,20 @@ def run(args: argparse.Namespace) -> int:
         highlight=False,
     )
     return status
+
+
+def check_tolerance(tolerance_s: float) -> float:
+    """``--tolerance`` as given, when it is a positive finite number of seconds.
+
+    Raises:
+        ConfigError: zero, negative, NaN or infinite.
+    """
+    import math
+
+    from ..errors import ConfigError
+
+    if not (math.isfinite(tolerance_s) and tolerance_s > 0):
+        raise ConfigError(
+            f"--tolerance must be a positive number of seconds, got {tolerance_s:g}", "tolerance"
+        )
+    return tolerance_s
