@@ -63,3 +63,10 @@ def test_a_tolerance_that_is_not_a_positive_number_is_refused(command, value, ca
     target = RECORDINGS if command == "evaluate" else RECORDINGS / "flow_single.csv"
     assert main([command, str(target), "--tolerance", value]) == 2
     assert "--tolerance must be a positive number of seconds" in capsys.readouterr().err
+
+
+def test_history_after_import_shows_the_imported_session(tmp_path, capsys) -> None:
+    db = tmp_path / "h.db"
+    assert main(["import", str(RECORDINGS / "flow_single.csv"), "--db", str(db)]) == 0
+    assert main(["history", "--db", str(db), "-o", str(tmp_path / "h.png")]) == 0
+    assert "2026-01-05 07:30" in capsys.readouterr().out
