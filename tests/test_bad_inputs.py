@@ -317,3 +317,45 @@ def test_the_whole_table_in_one_batch_run_is_bounded_and_names_every_bad_file(
     # the 1e12 s jump, the 200 KB cells and the deep sidecar never cost much memory
     assert peak_kib < 1_500_000, peak_kib
     json.dumps(summary.to_dict("records"))  # plain data, no surprise objects
+
+
+CONFIGS = {
+    "misspelt section": ("[notfy]\nurls = []\n", "did you mean [notify]?"),
+    "misspelt mood key": ("[mood]\nprot = 8080\n", "did you mean 'port'?"),
+    "not TOML": ("[notify\n", "not valid TOML"),
+    "urls as a string": ('[notify]\nurls = "json://127.0.0.1:9/x"\n', "must be a list"),
+    "numeric password": ("[mqtt]\npassword = 5\n", "mqtt.password must be a string"),
+    "bad interval": ("[notify]\nmin_interval_s = -1\n", ">= 0"),
+    "mood port text": ('[mood]\nport = "8080"\n', "mood.port must be"),
+    "binary": (BINARY, "cannot read the config file"),
+}
+
+
+@pytest.mark.parametrize("name", list(CONFIGS), ids=list(CONFIGS))
+def test_a_bad_config_is_named_by_config_show_and_never_stops_file_commands(
+    name, good_files, tmp_path, monkeypatch, capsys
+) -> None:
+    text, expect = CONFIGS[name]
+    config = tmp_path / "config.toml"
+    _write(tmp_path, "config.toml", text)
+    monkeypatch.setenv("LETDOWN_CONFIG", str(config))
+    code, _out, err = _run(capsys, ["config", "show"])
+    assert code == 2 and err.startswith(f"letdown: {config}: ") and expect in err, err
+    assert len(err.splitlines()) == 1 and "Traceback" not in err
+    folder = _folder(tmp_path, good_files, Case("", {}, ""))
+    good = folder / "good.csv"
+    for argv in (
+        ["detect", str(good)],
+        ["batch", str(folder), "-o", str(tmp_path / "r.csv"), "-j", "1", "--no-progress"],
+        ["evaluate", str(folder), "-j", "1"],
+        ["import", str(good), "--db", str(tmp_path / "s.db")],
+    ):
+        code, _out, err = _run(capsys, argv)
+        assert code == 0, (argv, err)
+
+
+def test_evaluate_with_no_annotated_recording_is_one_error(tmp_path, capsys) -> None:
+    _write(tmp_path, "plain.csv", GOOD_ROWS)
+    code, _out, err = _run(capsys, ["evaluate", str(tmp_path), "-j", "2"])
+    assert code == 2 and "Traceback" not in err
+    assert "no annotated recordings" in err
