@@ -340,6 +340,18 @@ def _check_values(path: Path, data: pd.DataFrame) -> None:
             )
 
 
+def _has_bool_text(path: Path) -> bool:
+    """True when a cell after the header may be ``true``/``false`` (any case).
+
+    Numbers never hold a ``t`` or an ``l``, so the costly search runs only when one is there.
+    """
+    raw = path.read_bytes()
+    body = raw.find(b"\n") + 1
+    if all(raw.find(c, body) < 0 for c in (b"t", b"T", b"l", b"L")):
+        return False
+    return _BOOL_TEXT.search(raw, body) is not None
+
+
 def read_recording(path: str | Path) -> Recording:
     """Load ``NAME.csv`` (and its sidecar) into a :class:`Recording`.
 
@@ -372,7 +384,7 @@ def read_recording(path: str | Path) -> Recording:
         raise _bad_cell(path, frame) from None
     except OSError as exc:
         raise RecordingError(path, f"cannot read the file ({exc.strerror or exc})") from None
-    if _BOOL_TEXT.search(path.read_bytes()):  # pandas reads true/false as 1/0 in a float column
+    if _has_bool_text(path):  # pandas reads true/false as 1/0 in a float column
         raise _bad_cell(path, pd.read_csv(path, dtype=str, **options))
     data.columns = header
     if data.empty:
