@@ -6,7 +6,11 @@ from __future__ import annotations
 import asyncio
 import os
 import stat
+from dataclasses import replace
 from datetime import datetime, timezone
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from letdown_detect.model import Event
 from letdown_detect.recording import drop_retracted, events_path, read_events
@@ -57,3 +61,33 @@ def test_retraction_is_in_the_file_at_once_and_the_stop_rewrite_is_0600(tmp_path
     assert ("rec.events.csv.tmp", 0o600) in modes
     assert stat.S_IMODE(events_path(csv).stat().st_mode) == 0o600
     assert read_events(events_path(csv)).empty  # the clean stop keeps complete letdowns only
+
+
+@settings(
+    max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    onsets=st.lists(st.floats(10.0, 3000.0), min_size=1, max_size=12, unique=True),
+    retract=st.lists(st.booleans(), min_size=12, max_size=12),
+)
+def test_appended_letdowns_and_retractions_read_back_as_the_letdowns_that_stand(
+    tmp_path, onsets, retract
+) -> None:
+    csv = tmp_path / f"rt{len(onsets)}.csv"
+    sink = RecorderSink(csv)
+    standing = []
+
+    async def run() -> None:
+        await sink.start(SESSION, control=None)
+        for onset, retracted in zip(onsets, retract, strict=False):
+            event = Event(onset, onset + 2.0, 0.4, "weight_g", 2.0)
+            await sink.on_event(event, SESSION)
+            if retracted:
+                await sink.on_event(replace(event, end_s=onset + 5.0, label="retracted"), SESSION)
+            else:
+                standing.append(round(onset, 3))
+        sink._events.close()  # as a crash leaves it: no clean-stop rewrite
+
+    asyncio.run(run())
+    frame = drop_retracted(read_events(events_path(csv)))
+    assert frame["onset_s"].round(3).tolist() == standing
