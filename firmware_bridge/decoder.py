@@ -8,11 +8,15 @@ text), so a device may switch modes mid-stream. It never raises on input,
 keeps at most one frame (or one text line) of bytes buffered between calls,
 and resynchronises after garbage, truncation or bit flips by trying every
 sync position it has not yet ruled out, so every intact frame is decoded.
+Text lines are taken only at a line start outside a binary frame: the bytes a
+frame header claims (even when its CRC then fails) are never read as text.
+Text values must be finite numbers or ``nan`` (``1e999`` is a bad line).
 """
 
 from __future__ import annotations
 
 import json
+import math
 import re
 from dataclasses import dataclass, field, replace
 from functools import lru_cache
@@ -159,6 +163,7 @@ class StreamDecoder:
         self._header_dirty = False
         self._announced: tuple | None = None
         self._at_line_start = True
+        self._no_text_until = 0
         self._in_garbage = False
         self._pending: list[tuple[int, list[float]]] | None = None
         self._last_seq: int | None = None
@@ -202,7 +207,7 @@ class StreamDecoder:
                     if not final:
                         break
                     stop = self._discard(pos, pos + 1)
-            elif self._at_line_start:
+            elif self._at_line_start and pos >= self._no_text_until:
                 stop = self._line(buf, pos, n, out, final)
                 if stop is None:
                     break
@@ -210,6 +215,7 @@ class StreamDecoder:
                 stop = self._skip_garbage(buf, pos, n)
             pos = stop
         del buf[:pos]
+        self._no_text_until = max(0, self._no_text_until - pos)
         return out
 
     def _discard(self, start: int, stop: int) -> int:
@@ -270,6 +276,9 @@ class StreamDecoder:
             return None
         if end == _BAD_CRC:
             self._stats.crc_errors += 1
+            # a frame whose header holds but whose CRC fails: its payload is binary, never text
+            length = unpack_from("<H", buf, pos + 4)[0]
+            self._no_text_until = max(self._no_text_until, pos + _MIN_FRAME + length)
         return self._discard(pos, pos + 1)
 
     def _sample_run(
@@ -458,12 +467,12 @@ class StreamDecoder:
                 return False
             self._channels = channels
         elif key == "rate_hz":
-            if not _NUMBER.match(value) or not float(value) > 0:
+            if not _NUMBER.match(value) or not math.isfinite(float(value)) or float(value) <= 0:
                 return False
             head.sample_rate_hz = float(value)
         elif key == "calibration":
             pairs = [[x.strip() for x in p.partition("=")] for p in value.split(",")]
-            if not all(s and _NAME.match(k.strip()) and _NUMBER.match(v) for k, s, v in pairs):
+            if not all(s and _NAME.match(k.strip()) and _finite(v) for k, s, v in pairs):
                 return False
             head.calibration = {k: float(v) for k, _, v in pairs}
         else:
@@ -484,7 +493,15 @@ class StreamDecoder:
             return None
         if len(texts) != len(self._channels or self.default_channels):
             return None
-        return int(t_text), [float(v) for v in texts]
+        values = [float(v) for v in texts]
+        if any(math.isinf(v) for v in values):  # 1e999 overflows: an error, unlike nan
+            return None
+        return int(t_text), values
+
+
+def _finite(text: str) -> bool:
+    """True for a number text that is finite (``nan`` and ``1e999`` are not)."""
+    return bool(_NUMBER.match(text)) and math.isfinite(float(text))
 
 
 def _valid_channels(channels: tuple) -> bool:

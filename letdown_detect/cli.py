@@ -64,10 +64,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return int(args.func(args) or 0)
     except LetdownError as exc:
-        print(f"letdown: {exc}", file=sys.stderr)
+        print(f"letdown: {_masked(str(exc), argv)}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("letdown: interrupted", file=sys.stderr)
         return 130
     except BrokenPipeError:
         return 0
+
+
+def _masked(message: str, argv: Sequence[str] | None) -> str:
+    """``message`` without any secret of the command line or the config file."""
+    from .config import file_secrets
+    from .secrets import argv_secrets, mask_secrets
+
+    secrets = argv_secrets(sys.argv[1:] if argv is None else argv) | file_secrets()
+    return mask_secrets(message, secrets)

@@ -3,8 +3,11 @@
 The file is ``platformdirs.user_config_dir("letdown")/config.toml``; the
 ``LETDOWN_CONFIG`` environment variable names another one. A missing file means
 "all defaults". Sections this module knows (``[notify]``, ``[mqtt]``) are
-checked key by key and filled with defaults; any other section (``[mood]``, ...)
-is passed through unchanged for its own module to check with ``check_section``.
+checked key by key and filled with defaults; ``[mood]`` is passed through
+unchanged for its own module to check with ``check_section`` (inside
+:func:`in_file`, so its errors name the file); any other section is a mistake
+(with a "did you mean" hint). No error message quotes a secret: each goes
+through ``secrets.mask_secrets`` with every secret the file holds.
 
 Example::
 
@@ -37,6 +40,8 @@ else:  # pragma: no cover - exercised on 3.10 only
 
 #: Environment variable that names the config file instead of the default place.
 CONFIG_ENV = "LETDOWN_CONFIG"
+#: Sections other modules check themselves (passed through by ``load_config``).
+OTHER_SECTIONS = ("mood",)
 
 
 @dataclass(frozen=True)
@@ -124,6 +129,39 @@ def config_path() -> Path:
     return Path(user_config_dir("letdown")) / "config.toml"
 
 
+def read_raw(file: Path) -> dict[str, Any]:
+    """The TOML file as read, unchecked; ``{}`` when it does not exist.
+
+    Raises:
+        ConfigError: the file cannot be read or parsed.
+    """
+    if not file.exists():
+        return {}
+    try:
+        with file.open("rb") as f:
+            return tomllib.load(f)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{file}: not valid TOML ({exc}); fix the syntax there.") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+        raise ConfigError(
+            f"{file}: cannot read the config file ({reason}); make it a readable "
+            f"UTF-8 TOML file or point {CONFIG_ENV} at one.",
+        ) from None
+    except RecursionError:
+        raise ConfigError(f"{file}: not valid TOML (nested too deep).") from None
+
+
+def file_secrets(path: str | Path | None = None) -> set[str]:
+    """Every secret the config file holds (nothing when it cannot be read)."""
+    from .secrets import config_secrets
+
+    try:
+        return config_secrets(read_raw(Path(path) if path is not None else config_path()))
+    except ConfigError:
+        return set()
+
+
 def load_config(path: str | Path | None = None) -> dict[str, Any]:
     """Read and check the config file; a missing file gives the defaults.
 
@@ -132,26 +170,33 @@ def load_config(path: str | Path | None = None) -> dict[str, Any]:
 
     Returns:
         A dict of sections. Known sections are complete (defaults filled in);
-        unknown sections are passed through as read.
+        the sections in :data:`OTHER_SECTIONS` are passed through as read.
 
     Raises:
-        ConfigError: the file cannot be read or parsed, or a key is unknown or
-            has the wrong type; the message names the file, the key and the fix.
+        ConfigError: the file cannot be read or parsed, or a section or key is
+            unknown or has the wrong type; the message names the file, the key
+            and the fix, and quotes no secret.
     """
+    from .secrets import config_secrets, mask_secrets
+
     file = Path(path) if path is not None else config_path()
-    raw: dict[str, Any] = {}
-    if file.exists():
-        try:
-            with file.open("rb") as f:
-                raw = tomllib.load(f)
-        except tomllib.TOMLDecodeError as exc:
-            raise ConfigError(f"{file}: not valid TOML ({exc}); fix the syntax there.") from exc
-        except (OSError, UnicodeDecodeError) as exc:
-            reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
-            raise ConfigError(
-                f"{file}: cannot read the config file ({reason}); make it a readable "
-                f"UTF-8 TOML file or point {CONFIG_ENV} at one.",
-            ) from exc
+    raw = read_raw(file)
+    try:
+        return _checked(file, raw)
+    except ConfigError as exc:
+        raise ConfigError(mask_secrets(str(exc), config_secrets(raw)), exc.key) from None
+
+
+def _checked(file: Path, raw: dict[str, Any]) -> dict[str, Any]:
+    known = [*SECTIONS, *OTHER_SECTIONS]
+    for name, value in raw.items():
+        if name not in known:
+            close = difflib.get_close_matches(name, known, n=1)
+            hint = (
+                f"did you mean [{close[0]}]?" if close else f"known sections: {', '.join(known)}."
+            )
+            what = "section" if isinstance(value, dict) else "setting"
+            raise ConfigError(f"{file}: [{name}] is not a {what} of letdown's config; {hint}", name)
     out = dict(raw)
     for name, keys in SECTIONS.items():
         table = raw.get(name, {})
@@ -160,8 +205,26 @@ def load_config(path: str | Path | None = None) -> dict[str, Any]:
         try:
             out[name] = check_section(name, table, keys)
         except ConfigError as exc:
-            raise ConfigError(f"{file}: {exc}", exc.key) from exc
+            raise ConfigError(f"{file}: {exc}", exc.key) from None
+    for name in OTHER_SECTIONS:
+        if not isinstance(raw.get(name, {}), dict):
+            raise ConfigError(f"{file}: [{name}] must be a table.", name)
     return out
+
+
+def in_file(check: Callable[[], Any], path: str | Path | None = None) -> Any:
+    """Run ``check()`` (a section check of another module); its errors name the file.
+
+    Raises:
+        ConfigError: from ``check``, prefixed with the config file and with no secret.
+    """
+    from .secrets import mask_secrets
+
+    try:
+        return check()
+    except ConfigError as exc:
+        file = Path(path) if path is not None else config_path()
+        raise ConfigError(mask_secrets(f"{file}: {exc}", file_secrets(file)), exc.key) from None
 
 
 def check_section(name: str, table: Mapping[str, Any], keys: Mapping[str, Key]) -> dict[str, Any]:

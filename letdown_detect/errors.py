@@ -72,3 +72,13 @@ class ProtocolError(LetdownError):
     def __init__(self, source: str, problem: str) -> None:
         self.source = source
         super().__init__(f"{source}: {problem}")
+
+
+def about(path: str | Path, exc: Exception) -> str:
+    """The message of ``exc`` as one sentence naming ``path`` (added when it is not named).
+
+    >>> about("a.csv", ConfigError("channel pressure_pa needs a calibration"))
+    'a.csv: channel pressure_pa needs a calibration'
+    """
+    text = str(exc)
+    return text if str(path) in text else f"{path}: {text}"

@@ -7,8 +7,10 @@ session start; the sidecar holds the UTC start time and the calibration.
 from __future__ import annotations
 
 import csv
+import difflib
 import json
 import math
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,6 +27,27 @@ EVENT_COLUMNS = ("onset_s", "duration_s", "label")
 OPTIONAL_EVENT_COLUMNS = ("detected_s", "channel", "annotator", "value")
 #: Cell texts that mean "no sample" (a gap); anything else must be a number.
 _MISSING = ["", "nan", "NaN", "NAN"]
+#: Calibration name -> (lowest, highest, unit): values outside are typos, not sensors.
+CALIBRATION_RANGES = {
+    "pa_per_ml": (0.01, 10_000.0, "Pa/mL"),
+    "g_per_ml": (0.5, 2.0, "g/mL"),
+}
+#: Highest nominal sample rate a sidecar may state, Hz.
+MAX_SAMPLE_RATE_HZ = 100_000.0
+#: Longest session time a recording may reach, s (two days; later is a broken clock).
+MAX_SESSION_S = 172_800.0
+#: Largest absolute channel value per channel kind (beyond it is a broken sensor or a typo).
+VALUE_LIMITS = {
+    "flow_ml_s": 1_000.0,
+    "volume_ml": 100_000.0,
+    "weight_g": 100_000.0,
+    "pressure_pa": 1_000_000.0,
+}
+#: Words pandas would silently read as 1/0 in a number column.
+_BOOL_TEXT = re.compile(rb"true|false", re.IGNORECASE)
+#: Longest header line, bytes, and largest sidecar, bytes.
+MAX_HEADER_BYTES = 4096
+MAX_SIDECAR_BYTES = 1_000_000
 
 
 @dataclass
@@ -97,37 +120,108 @@ def read_meta(csv_path: str | Path) -> RecordingMeta:
     """Read the sidecar of a recording; an absent sidecar gives empty metadata.
 
     Raises:
-        RecordingError: the sidecar is not a JSON object with the expected types.
+        RecordingError: the sidecar is not a JSON object with the expected types
+            and physically plausible values (see :data:`CALIBRATION_RANGES`).
     """
     path = sidecar_path(csv_path)
     if not path.exists():
         return RecordingMeta()
     try:
-        raw = json.loads(path.read_text(encoding="utf-8"))
+        with path.open("rb") as fh:
+            blob = fh.read(MAX_SIDECAR_BYTES + 1)
+        if len(blob) > MAX_SIDECAR_BYTES:
+            raise RecordingError(
+                path, f"expected a small JSON sidecar, the file is over {MAX_SIDECAR_BYTES} bytes"
+            )
+        raw = json.loads(blob.decode("utf-8"), parse_constant=_no_constant)
     except (OSError, UnicodeDecodeError) as exc:
         raise RecordingError(path, f"cannot read the sidecar ({exc})") from None
     except json.JSONDecodeError as exc:
         raise RecordingError(path, f"expected JSON, {exc.msg}", exc.lineno) from None
+    except RecursionError:
+        raise RecordingError(
+            path, "expected a flat JSON object, the JSON is nested too deep"
+        ) from None
+    except ValueError as exc:  # from _no_constant
+        raise RecordingError(path, str(exc)) from None
     if not isinstance(raw, dict):
         raise RecordingError(path, "expected a JSON object with start_time, calibration, ...")
-    calibration = raw.pop("calibration", {}) or {}
-    if not isinstance(calibration, dict) or not all(
-        isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v) and v > 0
-        for v in calibration.values()
-    ):
-        raise RecordingError(
-            path, 'expected "calibration" to map names to positive numbers, e.g. {"pa_per_ml": 5.0}'
-        )
+    calibration = _check_calibration(path, raw.pop("calibration", {}) or {})
     rate = raw.pop("sample_rate_hz", None)
-    if rate is not None and (not isinstance(rate, (int, float)) or rate <= 0):
-        raise RecordingError(path, f"expected sample_rate_hz to be a positive number, got {rate!r}")
+    if rate is not None and (not _is_number(rate) or not 0 < rate <= MAX_SAMPLE_RATE_HZ):
+        raise RecordingError(
+            path,
+            f"expected sample_rate_hz to be a number of Hz in (0, {MAX_SAMPLE_RATE_HZ:g}], "
+            f"got {_snippet(rate)}",
+        )
+    start = raw.pop("start_time", None)
+    if start is not None:
+        _check_start_time(path, start)
     return RecordingMeta(
-        start_time=raw.pop("start_time", None),
+        start_time=start,
         sample_rate_hz=None if rate is None else float(rate),
         device=None if raw.get("device") is None else str(raw.pop("device")),
-        calibration={k: float(v) for k, v in calibration.items()},
+        calibration=calibration,
         extra=raw,
     )
+
+
+def _no_constant(name: str) -> float:
+    raise ValueError(f"expected finite numbers, got {name}")
+
+
+def _is_number(value: object) -> bool:
+    """True for a finite int or float that is not a bool."""
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def _snippet(value: object, limit: int = 40) -> str:
+    """``repr(value)`` cut to ``limit`` characters, so a huge cell never floods a message."""
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def _check_calibration(path: Path, calibration: object) -> dict[str, float]:
+    """Calibration names known, values numbers in their physical range."""
+    if not isinstance(calibration, dict):
+        raise RecordingError(
+            path, 'expected "calibration" to be an object, e.g. {"pa_per_ml": 5.0}'
+        )
+    out: dict[str, float] = {}
+    for name, value in calibration.items():
+        if name not in CALIBRATION_RANGES:
+            close = difflib.get_close_matches(str(name), CALIBRATION_RANGES, n=1)
+            hint = f"; did you mean {close[0]}?" if close else ""
+            raise RecordingError(
+                path,
+                f"unknown calibration {_snippet(name)}{hint} (expected "
+                f"{' or '.join(CALIBRATION_RANGES)})",
+            )
+        low, high, unit = CALIBRATION_RANGES[name]
+        if not _is_number(value) or not low <= value <= high:
+            raise RecordingError(
+                path,
+                f'expected "calibration" to map {name} to a number of {unit} between {low:g} '
+                f"and {high:g}, got {_snippet(value)}",
+            )
+        out[name] = float(value)
+    return out
+
+
+def _check_start_time(path: Path, start: object) -> None:
+    """``start_time`` must be an ISO 8601 text."""
+    from datetime import datetime
+
+    try:
+        if not isinstance(start, str):
+            raise ValueError
+        datetime.fromisoformat(start.replace("Z", "+00:00"))
+    except ValueError:
+        raise RecordingError(
+            path,
+            "expected start_time to be an ISO 8601 UTC time such as "
+            f'"2026-03-01T06:00:00+00:00", got {_snippet(start)}',
+        ) from None
 
 
 def _bad_cell(path: Path, frame: pd.DataFrame) -> RecordingError:
@@ -139,41 +233,68 @@ def _bad_cell(path: Path, frame: pd.DataFrame) -> RecordingError:
         if bad.any():
             row = int(np.flatnonzero(bad.to_numpy())[0])
             return RecordingError(
-                path, f"expected a number in {column}, got {text.iloc[row]!r}", line=row + 2
+                path,
+                f"expected a number in {column}, got {_snippet(text.iloc[row])}",
+                line=row + 2,
             )
     return RecordingError(path, "expected numbers in every column")
 
 
-def read_recording(path: str | Path) -> Recording:
-    """Load ``NAME.csv`` (and its sidecar) into a :class:`Recording`.
+def _parser_error(path: Path, columns: int, exc: Exception) -> RecordingError:
+    """A row pandas could not split into ``columns`` cells, with its line when pandas says."""
+    found = re.search(r"Expected (\d+) fields in line (\d+), saw (\d+)", str(exc))
+    if found:
+        return RecordingError(
+            path,
+            f"expected {columns} comma-separated cells, found {found.group(3)}",
+            line=int(found.group(2)),
+        )
+    return RecordingError(path, f"expected {columns} comma-separated cells per line")
 
-    Empty cells and ``nan`` are missing samples. Times must increase.
+
+def _read_header(path: Path) -> list[str]:
+    """The header cells, stripped.
 
     Raises:
-        RecordingError: naming the file and line, for a missing or empty file,
-            a header without ``t_s`` or with an unknown channel, text in a
-            number cell, or times that do not increase.
+        RecordingError: a missing, unreadable, binary or empty file, or a huge header line.
     """
-    path = Path(path)
     try:
-        with path.open(encoding="utf-8", newline="") as fh:
-            header = next(csv.reader(fh), None)
+        with path.open("rb") as fh:
+            raw = fh.readline(MAX_HEADER_BYTES + 1)
     except FileNotFoundError:
         raise RecordingError(path, "no such file") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise RecordingError(path, f"cannot read the file ({exc})") from None
+    except OSError as exc:
+        raise RecordingError(path, f"cannot read the file ({exc.strerror or exc})") from None
+    if len(raw) > MAX_HEADER_BYTES and not raw.endswith(b"\n"):
+        raise RecordingError(
+            path,
+            f"expected a header line 't_s,<channel>...', found over {MAX_HEADER_BYTES} bytes",
+            1,
+        )
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        raise RecordingError(path, "expected a text CSV file, found binary data", 1) from None
+    if "\0" in text:
+        raise RecordingError(path, "expected a text CSV file, found binary data", 1)
+    header = next(csv.reader([text.strip("\r\n")]), None)
     if not header or not any(h.strip() for h in header):
         raise RecordingError(path, "expected a header line 't_s,<channel>...', the file is empty")
-    header = [h.strip() for h in header]
+    return [h.strip() for h in header]
+
+
+def _check_header(path: Path, header: list[str]) -> None:
     if header[0] != "t_s":
         raise RecordingError(
-            path, f"expected the first column to be t_s (seconds), got {header[0]!r}", line=1
+            path,
+            f"expected the first column to be t_s (seconds), got {_snippet(header[0])}",
+            line=1,
         )
     for name in header[1:]:
         if Channel.parse(name) is None:
             raise RecordingError(
                 path,
-                f"unknown channel {name!r}; expected flow_ml_s, volume_ml, weight_g or "
+                f"unknown channel {_snippet(name)}; expected flow_ml_s, volume_ml, weight_g or "
                 "pressure_pa (optionally with _left/_right)",
                 line=1,
             )
@@ -181,23 +302,23 @@ def read_recording(path: str | Path) -> Recording:
         raise RecordingError(path, "expected at least one channel column after t_s", line=1)
     if len(set(header)) != len(header):
         raise RecordingError(path, "expected each column name once", line=1)
-    try:
-        data = pd.read_csv(
-            path, dtype=float, skipinitialspace=True, keep_default_na=False, na_values=_MISSING
-        )
-    except ValueError:
-        raise _bad_cell(path, pd.read_csv(path, dtype=str, keep_default_na=False)) from None
-    except pd.errors.ParserError as exc:
-        raise RecordingError(
-            path, f"expected {len(header)} comma-separated columns ({exc})"
-        ) from None
-    data.columns = header
-    if data.empty:
-        raise RecordingError(path, "expected samples after the header, found none", line=2)
+
+
+def _check_values(path: Path, data: pd.DataFrame) -> None:
+    """Times finite, increasing and within a day; channel values finite and plausible."""
     t = data["t_s"].to_numpy()
     if np.isnan(t).any():
         row = int(np.flatnonzero(np.isnan(t))[0])
         raise RecordingError(path, "expected a time in t_s, the cell is empty", line=row + 2)
+    far = ~(np.abs(t) <= MAX_SESSION_S)
+    if far.any():
+        row = int(np.flatnonzero(far)[0])
+        raise RecordingError(
+            path,
+            f"expected t_s in seconds within {MAX_SESSION_S:g} s of the session start, "
+            f"got {t[row]:g}",
+            line=row + 2,
+        )
     steps = np.diff(t)
     if (steps <= 0).any():
         row = int(np.flatnonzero(steps <= 0)[0]) + 1
@@ -206,7 +327,70 @@ def read_recording(path: str | Path) -> Recording:
             f"expected t_s to increase, but {t[row]:g} s follows {t[row - 1]:g} s",
             line=row + 2,
         )
-    return Recording(data=data, meta=read_meta(path), path=path)
+    for column in data.columns[1:]:
+        values = data[column].to_numpy()
+        limit = VALUE_LIMITS[Channel(column).kind]
+        bad = ~np.isnan(values) & ~(np.abs(values) <= limit)
+        if bad.any():
+            row = int(np.flatnonzero(bad)[0])
+            raise RecordingError(
+                path,
+                f"expected {column} between {-limit:g} and {limit:g}, got {values[row]:g}",
+                line=row + 2,
+            )
+
+
+def _has_bool_text(path: Path) -> bool:
+    """True when a cell after the header may be ``true``/``false`` (any case).
+
+    Numbers never hold a ``t`` or an ``l``, so the costly search runs only when one is there.
+    """
+    raw = path.read_bytes()
+    body = raw.find(b"\n") + 1
+    if all(raw.find(c, body) < 0 for c in (b"t", b"T", b"l", b"L")):
+        return False
+    return _BOOL_TEXT.search(raw, body) is not None
+
+
+def read_recording(path: str | Path) -> Recording:
+    """Load ``NAME.csv`` (and its sidecar) into a :class:`Recording`.
+
+    Empty cells and ``nan`` are missing samples. Times must increase and stay
+    within :data:`MAX_SESSION_S`; values must be finite and within
+    :data:`VALUE_LIMITS`.
+
+    Raises:
+        RecordingError: naming the file and line, for a missing, empty or binary
+            file, a header without ``t_s`` or with an unknown channel, a row with
+            extra cells, text or out-of-range numbers in a cell, or times that
+            do not increase.
+    """
+    path = Path(path)
+    header = _read_header(path)
+    _check_header(path, header)
+    meta = read_meta(path)
+    options = dict(skipinitialspace=True, keep_default_na=False, encoding="utf-8")
+    try:
+        data = pd.read_csv(path, dtype=float, na_values=_MISSING, **options)
+    except pd.errors.ParserError as exc:
+        raise _parser_error(path, len(header), exc) from None
+    except UnicodeDecodeError:
+        raise RecordingError(path, "expected a text CSV file, found binary data") from None
+    except ValueError:
+        try:
+            frame = pd.read_csv(path, dtype=str, **options)
+        except (pd.errors.ParserError, ValueError) as exc:
+            raise _parser_error(path, len(header), exc) from None
+        raise _bad_cell(path, frame) from None
+    except OSError as exc:
+        raise RecordingError(path, f"cannot read the file ({exc.strerror or exc})") from None
+    if _has_bool_text(path):  # pandas reads true/false as 1/0 in a float column
+        raise _bad_cell(path, pd.read_csv(path, dtype=str, **options))
+    data.columns = header
+    if data.empty:
+        raise RecordingError(path, "expected samples after the header, found none", line=2)
+    _check_values(path, data)
+    return Recording(data=data, meta=meta, path=path)
 
 
 def write_recording(recording: Recording, path: str | Path, precision: int = 6) -> Path:
@@ -254,17 +438,33 @@ def write_events(events: pd.DataFrame | Iterable[Event], path: str | Path) -> Pa
 def read_events(path: str | Path) -> pd.DataFrame:
     """Load an events file (annotations or detections) into a DataFrame.
 
+    A ``retracted`` row takes back the ``letdown`` row with the same onset
+    written before it (a live session appends both as they happen); both
+    rows are kept, and :func:`drop_retracted` leaves the letdowns that stand.
+
     Raises:
-        RecordingError: missing required columns, or a non-numeric time.
+        RecordingError: a missing, empty or binary file, missing required
+            columns, a row with extra cells, or a time that is not a finite number.
     """
     path = Path(path)
     try:
-        frame = pd.read_csv(path, keep_default_na=False, dtype=str)
+        with path.open("rb") as fh:
+            head = fh.read(65536)
+        if b"\0" in head:
+            raise RecordingError(path, "expected a text events CSV, found binary data", 1)
+        frame = pd.read_csv(path, keep_default_na=False, dtype=str, encoding="utf-8")
     except FileNotFoundError:
         raise RecordingError(path, "no such file") from None
     except pd.errors.EmptyDataError:
         raise RecordingError(path, "expected a header 'onset_s,duration_s,label'") from None
-    frame.columns = [c.strip() for c in frame.columns]
+    except UnicodeDecodeError:
+        raise RecordingError(path, "expected a text events CSV, found binary data") from None
+    except pd.errors.ParserError as exc:
+        columns = len(_read_header(path))
+        raise _parser_error(path, columns, exc) from None
+    except OSError as exc:
+        raise RecordingError(path, f"cannot read the file ({exc.strerror or exc})") from None
+    frame.columns = [str(c).strip() for c in frame.columns]
     missing = [c for c in EVENT_COLUMNS if c not in frame.columns]
     if missing:
         raise RecordingError(
@@ -276,14 +476,32 @@ def read_events(path: str | Path) -> pd.DataFrame:
             continue
         text = frame[column].str.strip()
         numeric = pd.to_numeric(text.replace("", np.nan), errors="coerce")
-        bad = numeric.isna() & (text != "")
+        missing_cell = text.isin(_MISSING)
+        bad = (numeric.isna() & ~missing_cell) | np.isinf(numeric.to_numpy(float))
         if column == "onset_s":
-            bad |= text == ""
+            bad |= missing_cell
         if bad.any():
             row = int(np.flatnonzero(bad.to_numpy())[0])
             raise RecordingError(
-                path, f"expected a number in {column}, got {text.iloc[row]!r}", line=row + 2
+                path,
+                f"expected a number in {column}, got {_snippet(text.iloc[row])}",
+                line=row + 2,
             )
         frame[column] = numeric
     frame["label"] = frame["label"].str.strip()
     return frame
+
+
+def drop_retracted(frame: pd.DataFrame) -> pd.DataFrame:
+    """The rows of an events file without retracted rises.
+
+    A ``retracted`` row removes every earlier ``letdown`` row with the same
+    onset (to the millisecond written in the file), and is dropped itself.
+    """
+    keep = np.ones(len(frame), dtype=bool)
+    labels = frame["label"].to_numpy()
+    onsets = np.round(frame["onset_s"].to_numpy(float), 3)
+    for i in np.flatnonzero(labels == "retracted"):
+        keep[i] = False
+        keep[:i] &= ~((labels[:i] == "letdown") & (onsets[:i] == onsets[i]))
+    return frame[keep].reset_index(drop=True)

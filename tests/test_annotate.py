@@ -133,7 +133,20 @@ def test_s_saves_own_marks_and_keeps_other_annotators_rows(tool: Annotator) -> N
     }
 
 
-def test_cli_opens_the_tool_on_the_recording(recording_path: Path, capsys) -> None:
+def test_cli_opens_the_tool_on_the_recording(recording_path: Path, capsys, monkeypatch) -> None:
+    import matplotlib
+
+    from letdown_detect.commands import annotate
+
     write_events(EXISTING, events_path(recording_path))
+    monkeypatch.setattr(annotate, "_has_display", lambda: True)  # Agg stands in for a window
+    monkeypatch.setitem(matplotlib.rcParams, "keymap.save", ["s", "ctrl+s"])
     assert main(["annotate", str(recording_path), "--annotator", "ana"]) == 0
+    assert matplotlib.rcParams["keymap.save"] == ["ctrl+s"]  # 's' saves annotations, no dialog
     assert read_events(events_path(recording_path))["onset_s"].tolist() == [61.0, 90.0, 150.0]
+
+
+def test_cli_without_a_display_says_why_and_exits_2(recording_path: Path, capsys) -> None:
+    assert main(["annotate", str(recording_path)]) == 2  # the test run has no display
+    err = capsys.readouterr().err
+    assert err.startswith("letdown: annotate needs a window") and "'agg'" in err.lower()

@@ -61,11 +61,11 @@ def test_parallel_batch_equals_detecting_each_file_and_reports_the_bad_one(folde
     assert result.events["detected_s"].ge(result.events["onset_s"]).all()
 
 
-def test_cli_writes_events_and_summary_and_exits_1_for_the_skipped_file(
+def test_cli_writes_events_and_summary_and_exits_2_for_the_skipped_file(
     folder: Path, tmp_path: Path, capsys
 ) -> None:
     out = tmp_path / "results.csv"
-    assert main(["batch", str(folder), "--out", str(out), "--no-progress", "-j", "2"]) == 1
+    assert main(["batch", str(folder), "--out", str(out), "--no-progress", "-j", "2"]) == 2
     err = capsys.readouterr().err
     assert "skipped" in err and "broken.csv" in err
     events = pd.read_csv(out)

@@ -65,7 +65,7 @@ def test_import_with_a_diary_reports_bad_lines_and_keeps_the_good_ones(
     code, out, err = letdown(
         ["import", str(rec), "--db", str(db), "--mood-from", str(diary)], capsys, monkeypatch
     )
-    assert code == 0
+    assert code == 2  # stored, but some input was bad (issue #14: exit 2 whenever it is)
     assert "4 letdowns, 0 felt" in out and "2 diary answers" in out
     assert f"{diary} line 4: expected a score from 0 to 10, got 'seven'" in err
     assert f"{diary} line 6: expected a score from 0 to 10, got '11'" in err

@@ -20,7 +20,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="detect letdowns in many recordings in parallel",
         description="Run the detector over every recording (NAME.csv) named or found under the "
         "given folders, on all cores, and write one row per letdown plus a per-recording "
-        "summary. Recordings that fail to load are reported and skipped (exit status 1).",
+        "summary. A bad recording is reported on stderr and skipped; the exit status is then 2.",
     )
     p.add_argument("inputs", nargs="+", type=Path, help="recording CSVs and/or folders")
     p.add_argument(
@@ -67,7 +67,7 @@ def summary_view(summary: pd.DataFrame) -> pd.DataFrame:
 
 
 def run(args: argparse.Namespace) -> int:
-    """Run the batch; returns 1 when some recordings were skipped."""
+    """Run the batch; returns 2 when some recordings were bad (reported and skipped)."""
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
 
@@ -96,7 +96,7 @@ def run(args: argparse.Namespace) -> int:
             progress=lambda done, _total: bar.update(task, completed=done),
         )
     for row in result.failures.itertuples():
-        print(f"letdown: skipped {row.error}", file=sys.stderr)
+        print(f"letdown: {row.error} (skipped)", file=sys.stderr)
     if args.out:
         args.out.parent.mkdir(parents=True, exist_ok=True)
         result.events.to_csv(args.out, index=False, float_format="%.3f")
@@ -109,4 +109,4 @@ def run(args: argparse.Namespace) -> int:
         )
     else:
         Console(file=sys.stdout).print(frame_table(summary_view(result.summary)))
-    return 1 if len(result.failures) else 0
+    return 2 if len(result.failures) else 0

@@ -28,7 +28,10 @@ def run(args: argparse.Namespace) -> int:
     if args.config_action == "path":
         print(config_path())
         return 0
-    config = _masked(load_config())
+    from ..mood.live_options import mood_settings
+
+    loaded = load_config()
+    config = _masked({**loaded, "mood": mood_settings(loaded)})
     tables = {k: v for k, v in config.items() if isinstance(v, dict)}
     for key, value in config.items():
         if key not in tables:
@@ -42,7 +45,8 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _masked(config: dict[str, Any]) -> dict[str, Any]:
-    from ..notify.urls import mask_url, parse_mqtt_url
+    from ..notify.urls import parse_mqtt_url
+    from ..secrets import MASK, mask_url
 
     out = dict(config)
     out["notify"] = {**config["notify"], "urls": [mask_url(u) for u in config["notify"]["urls"]]}
@@ -50,7 +54,7 @@ def _masked(config: dict[str, Any]) -> dict[str, Any]:
     if mqtt["url"]:
         mqtt["url"] = str(parse_mqtt_url(mqtt["url"], "mqtt.url"))  # no password in it
     if mqtt["password"] is not None:
-        mqtt["password"] = "****"
+        mqtt["password"] = MASK
     return out
 
 

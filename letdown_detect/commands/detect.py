@@ -69,7 +69,7 @@ def config_from_params(items: list[str]):  # -> DetectorConfig
 
 def run(args: argparse.Namespace) -> int:
     """Detect in each recording; print a table (or JSON lines) on stdout."""
-    from ..errors import LetdownError
+    from ..errors import LetdownError, about
     from ..pipeline import detect_recording
     from ..recording import read_recording
 
@@ -84,7 +84,7 @@ def run(args: argparse.Namespace) -> int:
             recording = read_recording(path)
             events = detect_recording(recording, config, chunk=args.chunk)
         except LetdownError as exc:
-            print(f"letdown: {exc}", file=sys.stderr)
+            print(f"letdown: {about(path, exc)}", file=sys.stderr)
             status = 2
             continue
         if args.json:

@@ -42,7 +42,8 @@ def run(args: argparse.Namespace) -> int:
     from ..mood.dmer import analyze
     from ..mood.history import load_sessions, parse_utc
     from ..mood.report import to_dict, to_html, to_text
-    from ..store.db import Store, default_db_path
+    from ..store.db import Store
+    from ._store_path import existing_store
 
     since = None
     if args.since:
@@ -52,7 +53,7 @@ def run(args: argparse.Namespace) -> int:
             raise ConfigError(
                 f"--since: expected a date like 2026-01-31, got {args.since!r}", "since"
             ) from None
-    db = default_db_path(args.db)
+    db = existing_store(args.db)  # read-only: a typo must not create an empty store
     with Store(db) as store:
         result = analyze(load_sessions(store, since))
     print(json.dumps(to_dict(result), indent=2) if args.json else to_text(result))

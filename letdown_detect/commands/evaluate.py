@@ -23,9 +23,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "evaluate",
         help="score the detector against annotations (precision, recall, F1, latency)",
         description="Detect letdowns in every annotated recording (NAME.csv with "
-        "NAME.events.csv) and score them with DESIGN.md's metrics: a detection matches an "
-        "annotated onset within --tolerance seconds, one-to-one, nearest first. Reports "
-        "each recording and ALL (pooled), plus felt_letdown marks against detections.",
+        "NAME.events.csv) and score them (the metrics of the project's design notes): a "
+        "detection matches an annotated onset within --tolerance seconds, one-to-one, nearest "
+        "first. Reports each recording and ALL (pooled), plus felt_letdown marks against "
+        "detections. A bad recording or events file is reported on stderr and skipped; the "
+        "exit status is then 2.",
     )
     p.add_argument("inputs", nargs="+", type=Path, help="folders and/or recording CSVs")
     p.add_argument(
@@ -80,6 +82,7 @@ def run(args: argparse.Namespace) -> int:
     from ..research.tables import frame_table
     from .detect import config_from_params
 
+    check_tolerance(args.tolerance)
     configs: dict[str, Any] = {"detector": config_from_params(args.param)}
     annotators = [args.annotator] if args.annotator else []
     if args.compare:
@@ -96,7 +99,14 @@ def run(args: argparse.Namespace) -> int:
     paths = find_recordings(args.inputs, exclude=[args.csv] if args.csv else [])
     result = evaluate_recordings(paths, configs, annotators, args.tolerance, args.workers)
     for row in result.skipped.itertuples():
-        print(f"letdown: skipped {row.recording}: {row.reason}", file=sys.stderr)
+        if row.bad:
+            print(f"letdown: {row.reason} (skipped)", file=sys.stderr)
+        else:
+            print(f"letdown: {row.recording}: {row.reason}, not scored", file=sys.stderr)
+    status = 2 if len(result.bad) else 0
+    if result.scores.empty and status:
+        print("letdown: nothing left to score (every annotated recording was bad)", file=sys.stderr)
+        return status
     if result.scores.empty:
         raise ConfigError(
             "no annotated recordings: expected NAME.events.csv beside each NAME.csv in "
@@ -107,7 +117,7 @@ def run(args: argparse.Namespace) -> int:
         records = result.scores.astype(object).where(result.scores.notna(), None)
         json.dump(records.to_dict("records"), sys.stdout, indent=1)
         print()
-        return 0
+        return status
     if args.csv:
         result.scores.to_csv(args.csv, index=False, float_format="%.4f")
         print(f"wrote {len(result.scores)} rows to {args.csv}", file=sys.stderr)
@@ -138,4 +148,21 @@ def run(args: argparse.Namespace) -> int:
         markup=False,
         highlight=False,
     )
-    return 0
+    return status
+
+
+def check_tolerance(tolerance_s: float) -> float:
+    """``--tolerance`` as given, when it is a positive finite number of seconds.
+
+    Raises:
+        ConfigError: zero, negative, NaN or infinite.
+    """
+    import math
+
+    from ..errors import ConfigError
+
+    if not (math.isfinite(tolerance_s) and tolerance_s > 0):
+        raise ConfigError(
+            f"--tolerance must be a positive number of seconds, got {tolerance_s:g}", "tolerance"
+        )
+    return tolerance_s

@@ -49,8 +49,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    """Import; prints one line per stored session on stdout."""
-    from ..errors import ConfigError
+    """Import; prints one line per stored session on stdout; 2 when any input was bad."""
+    from ..errors import ConfigError, LetdownError, about
     from ..store.db import Store, default_db_path
     from ..store.writer import replay_rescue
 
@@ -65,12 +65,21 @@ def run(args: argparse.Namespace) -> int:
         with Store(db) as store:
             count = replay_rescue(args.rescue, store)
         print(f"{args.rescue}: {count} saved write(s) added to {db}")
+    status = 0
     for path in args.recordings:
-        print(_import_one(path, db, args.kind, args.mood_from))
-    return 0
+        try:
+            line, diary_problems = _import_one(path, db, args.kind, args.mood_from)
+            print(line)
+            status = 2 if diary_problems else status
+        except LetdownError as exc:
+            print(f"letdown: {about(path, exc)} (not imported)", file=sys.stderr)
+            status = 2
+        sys.stdout.flush()
+    return status
 
 
-def _import_one(path: Path, db: Path, kind: str, diary_path: Path | None) -> str:
+def _import_one(path: Path, db: Path, kind: str, diary_path: Path | None) -> tuple[str, int]:
+    """Store one recording; returns the line to print and the number of bad diary lines."""
     import uuid
     from datetime import datetime, timedelta, timezone
 
@@ -82,6 +91,9 @@ def _import_one(path: Path, db: Path, kind: str, diary_path: Path | None) -> str
     from ..store.writer import StoreWriter
 
     recording = read_recording(path)
+    entries, problems = read_diary(diary_path) if diary_path is not None else ([], [])
+    for problem in problems:
+        print(f"letdown: {problem} (line skipped)", file=sys.stderr)
     where = str(path.resolve())
     with Store(db) as store:
         seen = store.query("SELECT id FROM sessions WHERE recording_path = ?", (where,))
@@ -120,9 +132,6 @@ def _import_one(path: Path, db: Path, kind: str, diary_path: Path | None) -> str
         )
     diary_note = ""
     if diary_path is not None:
-        entries, problems = read_diary(diary_path)
-        for problem in problems:
-            print(f"letdown: {problem} (line skipped)", file=sys.stderr)
         tracker = MoodTracker(session_id, start, writer, diary=Diary(entries))
         onsets = sorted(
             (f["onset_s"] if f["detected_s"] is None else f["detected_s"], f["onset_s"])
@@ -151,7 +160,7 @@ def _import_one(path: Path, db: Path, kind: str, diary_path: Path | None) -> str
     return (
         f"{path}: session {session_id} ({kind}, {start:%Y-%m-%d %H:%M} UTC): {letdowns} "
         f"letdowns, {felt} felt, {len(moods)} mood rows{diary_note}"
-    )
+    ), len(problems)
 
 
 def _events(
@@ -159,14 +168,14 @@ def _events(
 ) -> tuple[list[dict[str, Any]], list[tuple[float, int]]]:
     """Letdown/felt event fields and (t_s, score) mood rows for a recording."""
     from ..errors import RecordingError
-    from ..recording import read_events
+    from ..recording import drop_retracted, read_events
     from ..store.store_sink import event_fields
 
     if not annotations.exists():
         from ..pipeline import detect_recording
 
         return [event_fields(e) for e in detect_recording(recording)], []
-    frame = read_events(annotations)
+    frame = drop_retracted(read_events(annotations))
     events, moods = [], []
     for row in frame.to_dict("records"):
         label = row["label"]

@@ -39,6 +39,7 @@ def run(args: argparse.Namespace) -> int:
     from ..notify.delivery import Target
     from ..notify.live_options import notify_targets
     from ..notify.messages import probe_message
+    from ..secrets import mask_secrets, url_secrets
 
     urls = notify_targets(load_config(), args.notify_urls, args.quiet)
     if not urls:
@@ -51,9 +52,10 @@ def run(args: argparse.Namespace) -> int:
     message = probe_message(datetime.now().astimezone())
     with ThreadPoolExecutor(len(targets)) as pool:
         outcomes = list(pool.map(lambda target: target.send(message), targets))
+    secrets = {s for url in urls for s in url_secrets(url)}
     for target, outcome in zip(targets, outcomes, strict=True):
         if outcome.ok:
             print(f"delivered  {target.name}")
         else:
-            print(f"FAILED     {target.name}: {outcome.reason}")
+            print(f"FAILED     {target.name}: {mask_secrets(str(outcome.reason), secrets)}")
     return 0 if all(o.ok for o in outcomes) else 1

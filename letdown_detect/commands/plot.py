@@ -13,7 +13,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="plot a session: signal, flow, letdowns and a summary table",
         description="Draw the raw signal, the flow estimate, detected letdowns (onset and "
         "detection time), annotated letdowns and felt marks from REC.events.csv, and a "
-        "summary table (time to first letdown, volume per letdown, time to 80%% of volume).",
+        "summary table (time to first letdown, volume per letdown, time to 80% of volume).",
     )
     p.add_argument("recording", type=Path, help="REC.csv")
     p.add_argument(
@@ -35,9 +35,10 @@ def add_mood_options(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Write the image; prints its path on stdout."""
-    from ..research.plot import plot_session, save_plot
+    from ..research.plot import check_image_path, plot_session, save_plot
     from ..research.session import load_session, mood_store
 
+    check_image_path(args.out or args.recording.with_suffix(".png"))  # before any work
     session = load_session(args.recording, mood_db=mood_store(args.mood, args.db))
     fig = plot_session(session.recording, session.analysis, session.annotations)
     print(save_plot(fig, args.out or args.recording.with_suffix(".png")))

@@ -31,7 +31,9 @@ def run(args: argparse.Namespace) -> int:
     from ..research.evaluate import score_events
     from ..research.report import render_report
     from ..research.session import load_session, mood_store
+    from .evaluate import check_tolerance
 
+    check_tolerance(args.tolerance)
     session = load_session(args.recording, mood_db=mood_store(args.mood, args.db))
     scores = None
     if session.annotations is not None and (session.annotations["label"] == "letdown").any():

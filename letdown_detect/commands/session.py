@@ -84,7 +84,7 @@ def run_stop(args: argparse.Namespace) -> int:
     if state is None:
         raise LetdownError(f"{state_path(db)}: no nursing session is running on {db}")
     pid, session_id = state["pid"], state.get("session_id")
-    if not pid_alive(pid):
+    if not pid_alive(pid) or not _is_that_session(pid, state):
         state_path(db).unlink(missing_ok=True)
         print(
             f"letdown: session {session_id} (process {pid}) had already ended without "
@@ -102,3 +102,37 @@ def run_stop(args: argparse.Namespace) -> int:
         )
     print(f"nursing session {session_id} stopped")
     return 0
+
+
+def _is_that_session(pid: int, state: dict) -> bool:
+    """True when process ``pid`` is the nursing session the state file describes.
+
+    A stale state file may name a PID the system has since given to another
+    program: the process must run ``letdown session start`` and must have
+    started before the session did (a later one reuses the number).
+    """
+    import os
+    from datetime import datetime
+    from pathlib import Path
+
+    proc = Path(f"/proc/{pid}")
+    try:
+        argv = (proc / "cmdline").read_bytes().split(b"\0")
+        ticks = int((proc / "stat").read_text().rsplit(")", 1)[1].split()[19])
+        boot = next(
+            int(line.split()[1])
+            for line in Path("/proc/stat").read_text().splitlines()
+            if line.startswith("btime ")
+        )
+    except (OSError, ValueError, IndexError, StopIteration):
+        return True  # no /proc (not Linux): trust the state file as before
+
+    words = [a.decode(errors="replace") for a in argv]
+    if not any("letdown" in w for w in words) or "session" not in words or "start" not in words:
+        return False
+    started = boot + ticks / os.sysconf("SC_CLK_TCK")
+    try:
+        session_start = datetime.fromisoformat(state["start_utc"]).timestamp()
+    except (KeyError, TypeError, ValueError):
+        return True
+    return started <= session_start + 1.0

@@ -73,7 +73,7 @@ def run(args: argparse.Namespace) -> int:
     write_events(sim.truth, events_path(path))
     onsets = ", ".join(f"{e.onset_s:.1f}" for e in sim.truth) or "none"
     print(
-        f"wrote {path} ({len(sim.recording.data)} samples, {sim.recording.channels}); "
+        f"wrote {path} ({len(sim.recording.data)} samples, {', '.join(sim.recording.channels)}); "
         f"true letdown onsets (s): {onsets}",
         file=sys.stderr,
     )

@@ -90,7 +90,12 @@ def read_diary(path: str | Path) -> tuple[list[DiaryEntry], list[RecordingError]
     except (OSError, UnicodeDecodeError) as exc:
         raise RecordingError(path, f"cannot read the diary ({exc})") from None
     entries, problems = [], []
-    for number, row in enumerate(csv.reader(text.splitlines()), 1):
+    for number, row in enumerate(_rows(text), 1):
+        if row is None:
+            problems.append(
+                RecordingError(path, "expected t_s,score[,feelings], got a huge cell", number)
+            )
+            continue
         cells = [c.strip() for c in row]
         if not cells or not any(cells) or cells[0].startswith("#"):
             continue
@@ -142,3 +147,14 @@ class Diary:
                 self._used.add(i)
                 out.append(entry)
         return out
+
+
+def _rows(text: str) -> list[list[str] | None]:
+    """The CSV rows of a diary; ``None`` for a line csv cannot split (a huge cell)."""
+    rows: list[list[str] | None] = []
+    for line in text.splitlines():
+        try:
+            rows.append(next(csv.reader([line]), []))
+        except csv.Error:
+            rows.append(None)
+    return rows

@@ -65,7 +65,7 @@ def mood_settings(config: dict[str, Any] | None = None) -> dict[str, Any]:
     Raises:
         ConfigError: an unknown key or a bad value, naming it.
     """
-    from ..config import Key, check_section, load_config
+    from ..config import Key, check_section, in_file, load_config
     from .prompt import PromptConfig
 
     table = (config if config is not None else load_config()).get("mood", {})
@@ -78,7 +78,7 @@ def mood_settings(config: dict[str, Any] | None = None) -> dict[str, Any]:
     keys["max_baseline"] = Key(defaults.max_baseline, (int,), "a whole number >= 0")
     keys["port"] = Key(0, (int,), "a TCP port number (0 = any free port)")
     keys["lan"] = Key(False, (bool,), "true or false")
-    return check_section("mood", table, keys)
+    return in_file(lambda: check_section("mood", table, keys))  # its errors name the file
 
 
 def sinks_from_options(

@@ -2,16 +2,23 @@
 
 The command line adds to the config file: ``--notify`` URLs join ``[notify]
 urls``; ``--mqtt`` replaces ``[mqtt] url`` (login and TLS settings still come
-from the file unless the URL carries them).
+from the file unless the URL carries them). The MQTT password comes from the
+URL, else ``$LETDOWN_MQTT_PASSWORD``, else ``[mqtt] password``; one given in
+``--mqtt`` works but is warned about: every local user can read a command line.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
+import sys
 from dataclasses import replace
 from typing import Any
 
 from ..sinks.base import Sink
+
+#: Environment variable holding the MQTT password (instead of the command line).
+MQTT_PASSWORD_ENV = "LETDOWN_MQTT_PASSWORD"
 
 
 def add_live_options(parser: argparse.ArgumentParser) -> None:
@@ -35,8 +42,8 @@ def add_live_options(parser: argparse.ArgumentParser) -> None:
         "--mqtt",
         metavar="URL",
         default=None,
-        help="publish state and letdowns for Home Assistant to mqtt://[USER:PASS@]HOST[:PORT] "
-        "(mqtts:// for TLS)",
+        help="publish state and letdowns for Home Assistant to mqtt://[USER@]HOST[:PORT] "
+        f"(mqtts:// for TLS); the password goes in ${MQTT_PASSWORD_ENV} or [mqtt] password",
     )
 
 
@@ -106,10 +113,20 @@ def sinks_from_options(
         from .urls import parse_mqtt_url
 
         target = parse_mqtt_url(url, key, tls=mqtt["tls"])
+        if args.mqtt and target.password is not None:
+            print(
+                "letdown: warning: the password in --mqtt can be read by every user of this "
+                f"machine (ps, /proc/PID/cmdline); set ${MQTT_PASSWORD_ENV} or [mqtt] password "
+                "in the config file instead",
+                file=sys.stderr,
+            )
+        password = target.password
+        if password is None:
+            password = os.environ.get(MQTT_PASSWORD_ENV) or mqtt["password"]
         target = replace(
             target,
             username=target.username if target.username is not None else mqtt["username"],
-            password=target.password if target.password is not None else mqtt["password"],
+            password=password,
         )
         sinks.append(
             MqttSink(

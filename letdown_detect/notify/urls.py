@@ -1,7 +1,8 @@
 """Target URLs: check apprise and MQTT URLs given by the user, and mask their secrets.
 
 A URL may hold a password or an API token, so nothing here puts a raw URL in a
-message: errors name the key and the scheme, logs use ``mask_url``.
+message: errors name the key and the scheme, logs use ``mask_url`` (from
+``letdown_detect.secrets``, the one masking function).
 """
 
 from __future__ import annotations
@@ -9,18 +10,16 @@ from __future__ import annotations
 import difflib
 import re
 from dataclasses import dataclass
-from urllib.parse import parse_qsl, urlsplit
+from urllib.parse import urlsplit
 
 from ..errors import ConfigError
+from ..secrets import mask_url
+
+__all__ = ["MqttTarget", "check_notify_url", "mask_url", "parse_mqtt_url"]
 
 _SCHEME = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]*)://(.*)$")
-_USERINFO = re.compile(r"://([^/@:]*):[^/@]*@")
 #: MQTT schemes and their default ports; ``mqtts`` turns TLS on.
 MQTT_PORTS = {"mqtt": 1883, "mqtts": 8883}
-
-
-def _hide_password(url: str) -> str:
-    return _USERINFO.sub(r"://\1:****@", url)
 
 
 def _schemes() -> list[str]:
@@ -47,7 +46,7 @@ def check_notify_url(url: str, key: str) -> str:
     if not match:
         raise ConfigError(
             f"{key}: expected an apprise URL such as ntfy://ntfy.sh/TOPIC, got "
-            f"{_hide_password(url)!r} (no SCHEME:// part).",
+            f"{mask_url(url)!r} (no SCHEME:// part).",
             key,
         )
     scheme = match.group(1).lower()
@@ -74,29 +73,6 @@ def check_notify_url(url: str, key: str) -> str:
             key,
         )
     return url
-
-
-def mask_url(url: str) -> str:
-    """``url`` with passwords and tokens replaced by ``****``, safe for logs.
-
-    Uses the service's own idea of what is secret (apprise's privacy mode) and
-    keeps only the query options the user wrote.
-
-    >>> mask_url("json://me:hunter2@127.0.0.1:8080/hook")
-    'json://me:****@127.0.0.1:8080/hook'
-    """
-    import apprise
-
-    plugin = apprise.Apprise.instantiate(url) if _SCHEME.match(url) else None
-    if plugin is None:
-        return _hide_password(url.split("?", 1)[0])
-    private = urlsplit(plugin.url(privacy=True))
-    wanted = {k for k, _ in parse_qsl(urlsplit(url).query)}
-    query = "&".join(
-        f"{k}={v}" for k, v in parse_qsl(private.query) if k in wanted and k != "password"
-    )
-    base = private._replace(query="").geturl()
-    return f"{base}?{query}" if query else base
 
 
 @dataclass(frozen=True)
@@ -129,8 +105,7 @@ def parse_mqtt_url(url: str, key: str, tls: bool = False) -> MqttTarget:
     parts = urlsplit(url.strip())
     if parts.scheme not in MQTT_PORTS:
         raise ConfigError(
-            f"{key}: expected mqtt://HOST[:PORT] or mqtts://HOST[:PORT], got "
-            f"{_hide_password(url)!r}.",
+            f"{key}: expected mqtt://HOST[:PORT] or mqtts://HOST[:PORT], got {mask_url(url)!r}.",
             key,
         )
     try:
@@ -138,9 +113,15 @@ def parse_mqtt_url(url: str, key: str, tls: bool = False) -> MqttTarget:
     except ValueError:
         port = -1
     if not parts.hostname or port == -1 or (parts.path not in ("", "/")):
+        hint = (
+            " (a '/' or '@' in the password must be written %2F or %40; better, set "
+            "[mqtt] password in the config file)"
+            if "@" in url
+            else ""
+        )
         raise ConfigError(
             f"{key}: expected mqtt://HOST[:PORT] with a port from 1 to 65535 and no path, "
-            f"got {_hide_password(url)!r}.",
+            f"got {mask_url(url)!r}{hint}.",
             key,
         )
     tls = tls or parts.scheme == "mqtts"

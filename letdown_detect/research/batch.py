@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
-from ..errors import ConfigError, LetdownError
+from ..errors import ConfigError, LetdownError, about
 from ..recording import events_frame, read_recording
 from .analysis import analyse, summary_row
 
@@ -95,15 +95,15 @@ def detect_one(path: str | Path, config: DetectorConfig | None = None) -> dict[s
 
     Returns:
         ``{"events": [row, ...], "summary": row}`` with the recording path in
-        every row; a load failure gives no events and the message in ``error``.
+        every row; a bad recording gives no events and the message in ``error``.
     """
     name = str(path)
     try:
         recording = read_recording(path)
+        result = analyse(recording, config, with_flow=False)
     except LetdownError as exc:
         row = dict.fromkeys(SUMMARY_COLUMNS)
-        return {"events": [], "summary": {**row, "recording": name, "error": str(exc)}}
-    result = analyse(recording, config, with_flow=False)
+        return {"events": [], "summary": {**row, "recording": name, "error": about(name, exc)}}
     events = events_frame(result.events).assign(recording=name)
     summary = {
         "recording": name,
@@ -153,6 +153,8 @@ def _on_cores(
     if workers < 1:
         raise ConfigError(f"expected at least 1 worker, got {workers}", "workers")
     results: dict[int, dict[str, Any]] = {}
+    if not paths:
+        return []
     if workers == 1 or len(paths) == 1:
         for i, path in enumerate(paths):
             results[i] = detect_one(path, config)

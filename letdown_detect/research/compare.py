@@ -16,8 +16,8 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
-from ..errors import ConfigError
-from ..recording import events_path, read_events
+from ..errors import ConfigError, LetdownError
+from ..recording import drop_retracted, events_path, read_events
 from .batch import Progress, detect_many
 from .evaluate import DEFAULT_TOLERANCE_S, Scores, combine, score_events
 
@@ -47,7 +47,13 @@ class Evaluation:
     scores: pd.DataFrame
     """``recording``, ``comparison`` and the metrics of :class:`Scores` (NaN when undefined)."""
     skipped: pd.DataFrame
-    """``recording`` and ``reason`` (no annotations, failed to load)."""
+    """``recording``, ``reason`` and ``bad`` (True for a bad file, False for one
+    simply without annotations)."""
+
+    @property
+    def bad(self) -> pd.DataFrame:
+        """The skipped recordings whose files were bad (load or annotation errors)."""
+        return self.skipped[self.skipped["bad"].astype(bool)]
 
     def overall(self) -> pd.DataFrame:
         """The pooled rows (``recording == "ALL"``), one per comparison."""
@@ -99,30 +105,36 @@ def evaluate_recordings(
         if events_path(path).exists():
             annotated.append(path)
         else:
-            skipped.append({"recording": str(path), "reason": f"no {events_path(path).name}"})
+            reason = f"no {events_path(path).name}"
+            skipped.append({"recording": str(path), "reason": reason, "bad": False})
     runs = {
         name: detect_many(annotated, cfg, workers, progress=progress)
         for name, cfg in configs.items()
     }
     first = next(iter(runs.values()))
     for row in first.failures.itertuples():
-        skipped.append({"recording": row.recording, "reason": row.error})
+        skipped.append({"recording": row.recording, "reason": row.error, "bad": True})
     failed = set(first.failures["recording"])
     rows: list[tuple[str, str, Scores]] = []
     for path in annotated:
         if str(path) in failed:
             continue
-        rows += _recording_scores(path, runs, annotators, tolerance_s)
-    return Evaluation(_frame(rows), pd.DataFrame(skipped, columns=["recording", "reason"]))
+        try:
+            rows += _recording_scores(path, runs, annotators, tolerance_s)
+        except LetdownError as exc:  # the message names the events file
+            skipped.append({"recording": str(path), "reason": str(exc), "bad": True})
+    columns = ["recording", "reason", "bad"]
+    return Evaluation(_frame(rows), pd.DataFrame(skipped, columns=columns))
 
 
 def _recording_scores(
     path: Path, runs: Mapping[str, Any], annotators: Sequence[str], tolerance_s: float
 ) -> list[tuple[str, str, Scores]]:
     """Every comparison for one recording."""
-    annotations = read_events(events_path(path))
-    references = {name: letdowns_by(annotations, name, path) for name in annotators} or {
-        "annotations": letdowns_by(annotations, None, path)
+    source = events_path(path)
+    annotations = drop_retracted(read_events(source))
+    references = {name: letdowns_by(annotations, name, source) for name in annotators} or {
+        "annotations": letdowns_by(annotations, None, source)
     }
     felt = annotations[annotations["label"] == "felt_letdown"]
     first = next(iter(runs.values())).summary

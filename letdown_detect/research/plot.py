@@ -16,6 +16,7 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter, MultipleLocator
 
+from ..errors import ConfigError
 from ..model import Channel
 from ..recording import Recording
 from ..summary import clock_text as clock
@@ -89,11 +90,44 @@ def tick_step_s(duration_s: float, max_ticks: int = 16) -> float:
     return next((s for s in steps if duration_s / s <= max_ticks), steps[-1])
 
 
-def save_plot(fig: Figure, path: str | Path, dpi: int = 110) -> Path:
-    """Write the figure as PNG (or any format matplotlib knows from the suffix)."""
+def image_formats() -> dict[str, str]:
+    """File suffixes matplotlib can write (without the dot) -> format name."""
+    from matplotlib.backend_bases import FigureCanvasBase
+
+    return FigureCanvasBase.get_supported_filetypes()
+
+
+def check_image_path(path: str | Path) -> Path:
+    """``path`` when its suffix names an image format matplotlib writes.
+
+    Raises:
+        ConfigError: an unknown or missing suffix, with the formats that work.
+    """
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=dpi)
+    formats = image_formats()
+    if path.suffix[1:].lower() not in formats:
+        raise ConfigError(
+            f"{path}: cannot write an image of type {path.suffix or '(no suffix)'!r}; "
+            f"expected one of {', '.join('.' + f for f in sorted(formats))}",
+            "out",
+        )
+    return path
+
+
+def save_plot(fig: Figure, path: str | Path, dpi: int = 110) -> Path:
+    """Write the figure as PNG (or any format matplotlib knows from the suffix).
+
+    Raises:
+        ConfigError: an unknown image type, or a file that cannot be written.
+    """
+    path = check_image_path(path)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fig.savefig(path, dpi=dpi)
+    except OSError as exc:
+        raise ConfigError(
+            f"{path}: cannot write the image ({exc.strerror or exc})", "out"
+        ) from None
     return path
 
 

@@ -23,12 +23,20 @@ def format_cell(value: object) -> str:
 
 
 def frame_table(frame: pd.DataFrame, title: str | None = None) -> Table:
-    """A rich table with one column per frame column, numbers right-aligned."""
+    """A rich table with one column per frame column, numbers right-aligned.
+
+    Numbers are never cut: their columns are as wide as their widest cell, and
+    on a narrow terminal the text columns (names) wrap instead.
+    """
     table = Table(title=title, title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False)
-    for column in frame.columns:
+    cells = [[format_cell(v) for v in row] for row in frame.itertuples(index=False)]
+    for i, column in enumerate(frame.columns):
         numeric = pd.api.types.is_numeric_dtype(frame[column])
-        justify = "right" if numeric else "left"
-        table.add_column(str(column), justify=justify, no_wrap=True, min_width=len(str(column)))
-    for row in frame.itertuples(index=False):
-        table.add_row(*(format_cell(v) for v in row))
+        if numeric:
+            width = max([len(str(column)), *(len(row[i]) for row in cells)])
+            table.add_column(str(column), justify="right", no_wrap=True, min_width=width)
+        else:
+            table.add_column(str(column), justify="left", overflow="fold", min_width=6)
+    for row in cells:
+        table.add_row(*row)
     return table

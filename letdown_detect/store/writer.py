@@ -5,11 +5,15 @@ as data (a :class:`~letdown_detect.store.db.Store` method name and its
 arguments) in order; when the database refuses, the writes wait and are tried
 again a few seconds of session time later. Whatever is still waiting when the
 session ends goes to a JSON-lines file beside the database (mode 0600), so
-nothing is lost, and the user is told where it is.
+nothing is lost, and the user is told where it is. When that folder cannot be
+written either (read-only, full), the file goes to the per-user data folder,
+then the temporary folder; when no file can be written at all, the writes are
+printed on the log as the last resort (the lines a rescue file would hold).
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 from pathlib import Path
@@ -88,7 +92,8 @@ class StoreWriter:
             if self.last_error is None and self.log is not None:
                 print(
                     f"letdown: {exc}; the session goes on and keeps "
-                    f"{len(self._pending)} write(s) to retry",
+                    f"{len(self._pending)} write(s) in memory to retry; if the database stays "
+                    f"unavailable they are saved at the end to {self.rescue_path()}",
                     file=self.log,
                 )
             self.last_error = exc
@@ -113,26 +118,95 @@ class StoreWriter:
         return self.close() if self._holders == 0 else None
 
     def close(self) -> Path | None:
-        """Flush once more and close; returns the rescue file when writes were left over."""
+        """Flush once more and close; returns where left-over writes went, if any.
+
+        That is the rescue file, or, when no file could be written, the name of
+        the log they were printed on.
+        """
         saved = self.flush()
         if self._store is not None:
             self._store.close()
             self._store = None
         if saved:
             return None
-        rescue = self.path.with_name(f"{self.path.name}.unsaved.jsonl")
-        fd = os.open(rescue, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
-        with os.fdopen(fd, "a", encoding="utf-8") as fh:
-            for op, kwargs in self._pending:
-                fh.write(json.dumps({"op": op, "args": kwargs}) + "\n")
+        lines = "".join(
+            json.dumps({"op": op, "args": kwargs}) + "\n" for op, kwargs in self._pending
+        )
+        count = len(self._pending)
+        rescue = _save_rescue(self.rescue_candidates(), lines)
+        if rescue is None:
+            if self.log is not None:
+                print(
+                    f"letdown: {self.path}: {count} write(s) could not be saved and no rescue "
+                    "file could be written; they follow between the BEGIN/END lines: save them "
+                    "to a file and run `letdown import --rescue FILE`",
+                    file=self.log,
+                )
+                print(f"----- BEGIN letdown rescue ({count}) -----", file=self.log)
+                print(lines, end="", file=self.log)
+                print("----- END letdown rescue -----", file=self.log, flush=True)
+            self._pending.clear()
+            return Path(str(getattr(self.log, "name", "<log>")))
         if self.log is not None:
             print(
-                f"letdown: {self.path}: {len(self._pending)} write(s) could not be saved and "
+                f"letdown: {self.path}: {count} write(s) could not be saved and "
                 f"were kept in {rescue}; `letdown import --rescue {rescue}` adds them later",
                 file=self.log,
             )
         self._pending.clear()
         return rescue
+
+    def rescue_path(self) -> Path:
+        """The first rescue file that can be written now (see :meth:`rescue_candidates`)."""
+        for path in self.rescue_candidates():
+            if _can_create(path):
+                return path
+        return self.rescue_candidates()[0]
+
+    def rescue_candidates(self) -> list[Path]:
+        """Where left-over writes may go, in order: beside the database, the per-user
+        data folder, the temporary folder."""
+        import tempfile
+
+        import platformdirs
+
+        name = f"{self.path.name}.unsaved.jsonl"
+        folders = [self.path.parent, Path(platformdirs.user_data_dir("letdown"))]
+        folders.append(Path(tempfile.gettempdir()))
+        return list(dict.fromkeys(folder / name for folder in folders))
+
+
+def _can_create(path: Path) -> bool:
+    """True when ``path`` (and any missing folders above it) can be created now."""
+    folder = path.parent
+    while not folder.exists() and folder != folder.parent:
+        folder = folder.parent
+    return folder.is_dir() and os.access(folder, os.W_OK | os.X_OK)
+
+
+def _save_rescue(candidates: list[Path], lines: str) -> Path | None:
+    """Append ``lines`` to the first candidate that takes them whole (mode 0600)."""
+    for path in candidates:
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+        except OSError:
+            continue
+        try:
+            start = os.lseek(fd, 0, os.SEEK_END)
+            data = lines.encode("utf-8")
+            written = 0
+            while written < len(data):
+                written += os.write(fd, data[written:])
+            os.fsync(fd)
+        except OSError:
+            with contextlib.suppress(OSError):
+                os.ftruncate(fd, start)  # no half entry left behind
+            continue
+        finally:
+            os.close(fd)
+        return path
+    return None
 
 
 def replay_rescue(rescue: str | Path, store: Store) -> int:
