@@ -31,6 +31,7 @@ def run(args: argparse.Namespace) -> int:
     from ..research.evaluate import score_events
     from ..research.report import render_report
     from ..research.session import load_session, mood_store
+    from ..store.files import write_private
 
     session = load_session(args.recording, mood_db=mood_store(args.mood, args.db))
     scores = None
@@ -43,7 +44,6 @@ def run(args: argparse.Namespace) -> int:
         )
     html = render_report(session.recording, session.analysis, session.annotations, scores)
     out = args.out or args.recording.with_name(args.recording.stem + ".report.html")
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(html, encoding="utf-8")
+    write_private(out, html)  # 0600 from the start: it may hold mood answers
     print(out)
     return 0

@@ -128,7 +128,11 @@ class NursingSession:
                 print("mood prompts are off (--no-mood)", file=self.out)
                 return
             try:
-                print(mood.submit_answer(score, feelings.strip(), None, "terminal"), file=self.out)
+                from .answers import terminal_answer  # help panel when the answer calls for it
+                from .help import configured_country
+
+                reply = terminal_answer(mood.submit_answer, score, feelings, configured_country())
+                print(reply, file=self.out)
             except ConfigError as exc:
                 print(f"{exc}; {HELP}", file=self.out)
 
