@@ -209,8 +209,8 @@ def help_lines(country: str | None = None) -> str:
     listed = "; ".join(line.text() for line in lines_for(country))
     return (
         "If you feel hopeless, or have thoughts of harming yourself or your baby, get help "
-        f"now: {listed}. You deserve support today; it does not have to wait for your next "
-        "appointment."
+        f"now: call an emergency number or a crisis line. {listed}. You deserve support today; "
+        "it does not have to wait for your next appointment."
     )
 
 
