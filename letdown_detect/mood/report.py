@@ -65,7 +65,8 @@ def crisis_text(result: DmerResult, country: str | None = None) -> str | None:
     """Where to get help now, naming the answer that raised it; ``None`` when none is recent."""
     if not result.crisis or not result.crisis_answers:
         return None
-    return f"{_answer_words(result.crisis_answers[-1]).capitalize()}. {help_lines(country)}"
+    words = _answer_words(result.crisis_answers[-1])
+    return f"{words[0].upper()}{words[1:]}. {help_lines(country)}"
 
 
 def _answer_words(x: CrisisAnswer) -> str:
