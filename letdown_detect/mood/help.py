@@ -116,8 +116,9 @@ _WAVE = (
     "someone near you."
 )
 _URGENT = (
-    "You said you feel hopeless. You deserve support now, not at your next appointment. If "
-    "you have thoughts of harming yourself or your baby, call now:"
+    "You said you feel hopeless. If it came with a letdown it can be D-MER, which passes "
+    "within minutes, and you still deserve support now. If you have thoughts of harming "
+    "yourself or your baby, call now:"
 )
 _CALL = "If it does not pass, or you feel hopeless or think of harming yourself, call:"
 
