@@ -116,6 +116,23 @@ class Prompt:
         return LETDOWN_QUESTION if self.kind == "letdown" else BASELINE_QUESTION
 
 
+def care_keys() -> dict[str, object]:
+    """The ``[mood]`` settings for help and burden (country, daily cap, first letdown only...).
+
+    Returned as ``config.Key`` rules, for the ``[mood]`` section's checker.
+    """
+    from ..config import Key
+    from .help import check_country
+
+    d = PromptConfig()
+    return {
+        "country": Key(None, (str,), "a two-letter country code like US or GB", check_country),
+        "max_per_day": Key(d.max_per_day, (int,), "a whole number >= 0 (0 = no cap)"),
+        "first_letdown_only": Key(d.first_letdown_only, (bool,), "true or false"),
+        "ask_less_when_clear": Key(d.ask_less_when_clear, (bool,), "true or false"),
+    }
+
+
 class PromptClosedError(Exception):
     """An answer for a prompt that is not open (expired, answered or unknown)."""
 
