@@ -337,7 +337,7 @@ class Store:
     def checkpoint(self) -> None:
         """Fold the write-ahead log into the file and empty it (deleted rows leave no copy)."""
         try:
-            self.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
             self.conn.execute("VACUUM")
+            self.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
         except sqlite3.Error as exc:
             raise _explain(self.path, exc) from None

@@ -27,10 +27,15 @@ def sessions_dir() -> Path:
     return data_dir() / "sessions"
 
 
-def write_private(path: str | Path, data: bytes | str) -> Path:
+def write_private(path: str | Path, data: bytes | str, ledger: bool = True) -> Path:
     """Write ``data`` to ``path`` created with mode 0600, and note it in the ledger.
 
     An existing file is replaced by a new 0600 one (its old mode is not kept).
+
+    Args:
+        path: the file.
+        data: its content (text is written as UTF-8).
+        ledger: list it for ``letdown data delete`` (not for exports the parent keeps).
 
     Raises:
         OSError: the file cannot be written.
@@ -47,7 +52,8 @@ def write_private(path: str | Path, data: bytes | str) -> Path:
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
-    note_written(path)
+    if ledger:
+        note_written(path)
     return path
 
 
