@@ -56,7 +56,8 @@ class PromptConfig:
     baseline_gap_s: float = 180.0
     """A baseline prompt waits at least this long after the last letdown onset."""
     baseline_interval_s: float = 300.0
-    """At most one baseline prompt per this interval (counted from the last prompt asked)."""
+    """At most one baseline prompt per this interval, counted from the last baseline prompt
+    (letdown prompts do not push it back, or a session with letdowns every 3-4 min gets none)."""
     max_baseline: int = 3
     """Baseline prompts per session."""
     max_per_day: int = 24
