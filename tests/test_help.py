@@ -152,6 +152,7 @@ def test_nursing_session_answer_hopeless_shows_help_in_the_terminal(tmp_path):
     out, err = proc.communicate(timeout=30)
     assert proc.returncode == 0, err
     said = out + err
+    assert "Mood check #1: Letdown detected. Did you feel a sudden wave" in said  # the question
     assert "answer 3/10 saved" in said
     assert "You said you feel hopeless" in said
     assert "Samaritans: 116 123" in said and "999" in said

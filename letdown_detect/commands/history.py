@@ -59,7 +59,7 @@ def run(args: argparse.Namespace) -> int:
             "letdowns": sessions["letdowns"],
             "felt": sessions["felt_letdowns"],
             "first at": sessions["time_to_first_letdown_s"].map(clock_text),
-            "mL": sessions["volume_ml"].round(0).astype("Int64"),
+            "mL": pd.to_numeric(sessions["volume_ml"], errors="coerce").round(0).astype("Int64"),
             "moods": sessions["mood_answers"],
             "worst": sessions["mood_max"].astype("Int64"),
         }

@@ -134,6 +134,20 @@ def care_keys() -> dict[str, object]:
     }
 
 
+def prompt_line(prompt: Prompt, keys: str = "type 0-10 and any feelings, e.g. 6 dread;sad") -> str:
+    """What a terminal shows when a prompt opens or closes.
+
+    >>> prompt_line(Prompt(2, "baseline", 400.0, 580.0), "0-10")
+    'Mood check #2: Did you feel a wave of anything unpleasant in the last minute or two? (0-10)'
+    >>> prompt_line(Prompt(2, "baseline", 400.0, 580.0, status="expired"))
+    'Mood check #2 closed unanswered.'
+    """
+    if prompt.status == "open":
+        return f"Mood check #{prompt.number}: {prompt.question} ({keys})"
+    done = "answered" if prompt.status == "answered" else "closed unanswered"
+    return f"Mood check #{prompt.number} {done}."
+
+
 class PromptClosedError(Exception):
     """An answer for a prompt that is not open (expired, answered or unknown)."""
 
