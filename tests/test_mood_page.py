@@ -277,6 +277,8 @@ def test_new_question_is_announced_and_a_second_tap_changes_the_answer(session, 
         expect(page.locator("#message")).to_contain_text("taken back", timeout=10000)
         assert rows(db, "SELECT COUNT(*) FROM answers") == [(0,)]
         expect(page.locator("#question")).to_contain_text("Letdown detected")  # open again
+        page.get_by_role("button", name="Ask less").click()
+        expect(page.locator("#message")).to_contain_text("Asking less", timeout=10000)
         page.get_by_role("button", name="No more questions this session").click()
         expect(page.locator("#message")).to_contain_text("No more mood questions", timeout=10000)
         expect(page.locator("#question")).to_contain_text("No question right now", timeout=10000)

@@ -215,3 +215,35 @@ def test_new_feelings_from_the_studies_are_offered():
     from letdown_detect.mood.prompt import FEELINGS
 
     assert {"panic", "tense", "overwhelmed", "lonely", "frustrated"} <= set(FEELINGS)
+
+
+def test_ask_less_mid_session_keeps_the_first_letdown_and_one_baseline():
+    s = PromptScheduler()
+    s.on_letdown(60.0, 68.0)
+    s.answer(1, 80.0)
+    s.ask_less()
+    assert s.on_letdown(400.0, 405.0) == []
+    opened = [p for t in range(405, 3000) for p in s.tick(float(t)) if p.status == "open"]
+    assert [p.kind for p in opened] == ["baseline"]
+
+
+def test_baseline_prompts_reach_the_listeners_like_letdown_prompts():
+    """The page, the terminal and notifications learn of every prompt the same way."""
+    from datetime import datetime, timezone
+
+    from letdown_detect.mood.tracker import MoodTracker
+
+    class Writer:
+        def submit(self, op, now_s, **kw):
+            pass
+
+    seen = []
+    tracker = MoodTracker(
+        "s", datetime(2026, 1, 5, tzinfo=timezone.utc), Writer(), on_prompt=seen.append
+    )
+    tracker.letdown(60.0, 68.0)
+    for t in range(68, 600):
+        tracker.tick(float(t))
+    opened = [(p.kind, p.question) for p in seen if p.status == "open"]
+    assert opened[0][0] == "letdown" and opened[1][0] == "baseline"
+    assert "last minute or two" in opened[1][1]

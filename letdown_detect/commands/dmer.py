@@ -42,7 +42,7 @@ def run(args: argparse.Namespace) -> int:
     from ..mood.help import configured_country
     from ..mood.history import load_sessions, parse_utc
     from ..mood.report import to_dict, to_html, to_text
-    from ..store.db import Store, default_db_path
+    from ..store.db import Store, StoreError, default_db_path
     from ..store.files import write_private
 
     since = None
@@ -54,6 +54,8 @@ def run(args: argparse.Namespace) -> int:
                 f"--since: expected a date like 2026-01-31, got {args.since!r}", "since"
             ) from None
     db = default_db_path(args.db)
+    if not db.exists():  # a typo in --db must not create an empty store and say "not enough data"
+        raise StoreError(db, "no session database there; check --db or $LETDOWN_DB")
     with Store(db) as store:
         result = analyze(load_sessions(store, since))
     country = configured_country()

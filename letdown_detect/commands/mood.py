@@ -92,11 +92,11 @@ def run_add(args: argparse.Namespace) -> int:
 
     from ..mood.answers import parse_feelings, parse_score
     from ..mood.history import parse_utc
-    from ..store.db import Store, StoreError, default_db_path
+    from ..store.db import Store, StoreError
 
     score = parse_score(args.score)
     feelings = parse_feelings(args.feelings)
-    db = default_db_path(args.db)
+    db = _existing_store(args.db)
     now = datetime.now(timezone.utc)
     with Store(db) as store:
         if args.prompt is None:
@@ -150,9 +150,9 @@ def run_add(args: argparse.Namespace) -> int:
 def run_prompts(args: argparse.Namespace) -> int:
     """Print the session's prompts, one per line, on stdout."""
     from ..mood.history import parse_utc
-    from ..store.db import Store, default_db_path
+    from ..store.db import Store
 
-    db = default_db_path(args.db)
+    db = _existing_store(args.db)
     with Store(db) as store:
         session = _session(store, db, args.session)
         rows = store.query(

@@ -181,6 +181,7 @@ class PromptScheduler:
         self._last_baseline_s: float | None = None
         self._letdown_prompts = 0
         self._snoozed = False
+        self._ask_less = False
 
     @property
     def snoozed(self) -> bool:
@@ -191,6 +192,16 @@ class PromptScheduler:
         """Ask nothing more this session; the open prompt closes unanswered."""
         self._snoozed = True
         return self._expire()
+
+    def ask_less(self) -> None:
+        """For the rest of the session: the first letdown only, and one baseline prompt."""
+        self._ask_less = True
+
+    def _first_only(self) -> bool:
+        return self._ask_less or self.config.asks_first_letdown_only
+
+    def _baseline_limit(self) -> int:
+        return min(self.config.baseline_limit, 1) if self._ask_less else self.config.baseline_limit
 
     def _allowed(self) -> bool:
         """Whether a new prompt may open (snooze and the daily cap)."""
@@ -230,7 +241,7 @@ class PromptScheduler:
         if (
             self._open is None
             and self._allowed()
-            and self._baselines < cfg.baseline_limit
+            and self._baselines < self._baseline_limit()
             and t_s - (self._last_onset_s or 0.0) >= cfg.baseline_gap_s
             and (
                 self._last_baseline_s is None
@@ -257,9 +268,7 @@ class PromptScheduler:
         if last is not None and abs(onset_s - last) < self.config.same_wave_s:
             return self.tick(t_s)
         changed = [p for p in self.tick(t_s) if p.status == "expired"]
-        if not self._allowed() or (
-            self.config.asks_first_letdown_only and self._letdown_prompts > 0
-        ):
+        if not self._allowed() or (self._first_only() and self._letdown_prompts > 0):
             # Not asked about, but an open baseline question would now be about a letdown.
             if self._open is not None and self._open.kind == "baseline":
                 changed += self._expire()

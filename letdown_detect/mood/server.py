@@ -18,7 +18,8 @@ Routes:
 - ``GET /`` the phone page; ``GET /api/state`` session clock, letdowns, open prompt (JSON)
 - ``POST /api/answer`` JSON ``{"score": 0-10, "feelings": [...], "prompt": N}``; the
   reply carries ``help`` (see ``help.py``) when the answer calls for it
-- ``POST /api/undo`` take back the last answer (a few seconds); ``POST /api/snooze``
+- ``POST /api/undo`` take back the last answer (a few seconds); ``POST /api/ask_less``
+  (first letdown and one baseline, this session); ``POST /api/snooze`` (no more questions)
 - ``POST /api/felt`` "I feel a letdown now"
 - ``GET|POST /answer?prompt=N&score=S`` and ``GET|POST /felt``: one tap from a
   notification action (they answer with a short page, or JSON for POST)
@@ -334,6 +335,7 @@ class MoodServer:
             ("POST", "/api/felt"): lambda: self._felt(as_json=True),
             ("POST", "/api/undo"): lambda: self._call("undo"),
             ("POST", "/api/snooze"): lambda: self._call("snooze"),
+            ("POST", "/api/ask_less"): lambda: self._call("ask_less"),
         }
         for verb in ("GET", "POST"):
             routes[(verb, "/answer")] = lambda verb=verb: self._answer(
@@ -350,6 +352,7 @@ class MoodServer:
         state = dict(self.handler.state())
         state["undo"] = hasattr(self.handler, "undo")
         state["snooze"] = hasattr(self.handler, "snooze")
+        state["ask_less"] = hasattr(self.handler, "ask_less")
         return state
 
     def _call(self, name: str) -> _Reply:

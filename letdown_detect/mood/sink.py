@@ -138,6 +138,11 @@ class MoodSink:
         tracker, control = self._running()
         return tracker.undo(control.now_s())
 
+    def ask_less(self) -> str:
+        """Fewer mood questions this session (the page's "Ask less")."""
+        tracker, control = self._running()
+        return tracker.ask_less(control.now_s())
+
     def snooze(self) -> str:
         """No more mood questions this session."""
         tracker, control = self._running()

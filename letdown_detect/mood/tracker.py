@@ -199,6 +199,11 @@ class MoodTracker:
             self._record([replace(last.prompt, status="expired")])
         return "Answer taken back."
 
+    def ask_less(self, t_s: float) -> str:
+        """Ask only at the first letdown and once between letdowns, for the rest of the session."""
+        self.scheduler.ask_less()
+        return "Asking less this session: the first letdown and one question between letdowns."
+
     def snooze(self, t_s: float) -> str:
         """No more questions this session (``t_s`` in s); returns a sentence."""
         self._record(self.scheduler.snooze())
