@@ -483,9 +483,9 @@ def analyze(sessions: Sequence[SessionMood], criteria: DmerCriteria | None = Non
 
     recent_unpleasant = [r.score for r in recent if r.unpleasant] or [r.score for r in unpleasant]
     median_score = statistics.median(recent_unpleasant)
+    calm = "0/10" if threshold == 1 else f"below {threshold:g}/10"
     between = (
-        f"absent between them: all {len(baseline_scores)} answers between letdowns were below "
-        f"{threshold:g}"
+        f"absent between them: all {len(baseline_scores)} answers between letdowns were {calm}"
         if base["absent_between"]
         else f"between letdowns the median was {baseline_median:g}/10, lower than at letdowns"
     )
