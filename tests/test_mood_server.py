@@ -323,3 +323,37 @@ def test_1100_idle_connections_under_ulimit_1024_log_once_and_no_traceback(max_c
     assert "Traceback" not in stderr
     told = stderr.count("out of file descriptors")
     assert told == (0 if max_connections == 32 else 1), stderr[-2000:]
+
+
+def test_any_json_answer_is_accepted_or_refused_with_a_reason():
+    """Property: whatever JSON arrives, the answer route replies 200 or raises a 4xx reason."""
+    from hypothesis import HealthCheck, given, settings
+    from hypothesis import strategies as st
+
+    from letdown_detect.mood.server import _Refused
+
+    server = MoodServer(Handler(), TOKEN, country="US")
+    scalars = st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=20)
+    values = st.recursive(
+        scalars,
+        lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner),
+        max_leaves=12,
+    )
+    answers = st.fixed_dictionaries(
+        {}, optional={"score": values, "feelings": values, "prompt": values}
+    )
+
+    @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+    @given(st.one_of(values, answers))
+    def check(data):
+        body = json.dumps(data).encode()
+        try:
+            status, _, _ = server._route("POST", "/api/answer", {}, body)
+            assert status == 200
+        except _Refused as exc:
+            assert 400 <= exc.status < 500 and exc.reason
+
+    try:
+        check()
+    finally:
+        server._sock.close()
