@@ -36,6 +36,7 @@ COMMANDS: tuple[str, ...] = (
     "session",
     "mood",
     "dmer",
+    "data",
     "emulate",
 )
 

@@ -78,3 +78,29 @@ def test_cli_without_a_store_says_where_it_looked(tmp_path: Path, capsys) -> Non
     err = capsys.readouterr().err
     assert str(missing) in err and "letdown live" in err
     assert not missing.exists()
+
+
+def test_cli_image_is_0600_and_help_is_printed_for_a_severe_answer(
+    store_path: Path, tmp_path: Path, capsys
+) -> None:
+    import os
+    import stat
+
+    out = tmp_path / "history.png"
+    old = os.umask(0)
+    try:
+        assert main(["history", "--db", str(store_path), "-o", str(out)]) == 0
+    finally:
+        os.umask(old)
+    assert stat.S_IMODE(out.stat().st_mode) == 0o600
+    printed = " ".join(capsys.readouterr().out.split())
+    assert "get help now" in printed and "emergency number" in printed  # the 7/10 answer
+
+
+def test_cli_prints_no_help_lines_when_no_answer_calls_for_them(tmp_path: Path, capsys) -> None:
+    path = tmp_path / "calm.sqlite3"
+    with Store(path) as store:
+        store.add_session("s", "2026-01-05T07:30:00+00:00")
+        store.add_answer("s", 100.0, "2026-01-05T07:32:00+00:00", 2)
+    assert main(["history", "--db", str(path), "-o", str(tmp_path / "h.png")]) == 0
+    assert "get help now" not in " ".join(capsys.readouterr().out.split())

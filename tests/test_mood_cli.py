@@ -302,3 +302,25 @@ def test_mood_section_of_the_config_file_sets_timing_and_names_bad_keys(tmp_path
         mood_settings({"mood": {"expiry": 300}})
     with pytest.raises(ConfigError, match=r"mood\.lan must be true or false"):
         mood_settings({"mood": {"lan": "yes"}})
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["dmer"],
+        ["mood", "prompts"],
+        ["mood", "answers"],
+        ["mood", "add", "--at", "10", "--score", "3"],
+        ["mood", "edit", "1", "--score", "3"],
+        ["mood", "delete", "1"],
+    ],
+)
+def test_read_and_change_commands_refuse_a_database_that_does_not_exist(
+    argv, tmp_path, capsys, monkeypatch
+):
+    monkeypatch.setattr(cli, "COMMANDS", (*MINE, "data"))
+    typo = tmp_path / "typo.db"
+    code = cli.main([*argv, "--db", str(typo)])
+    err = capsys.readouterr().err
+    assert code == 2 and f"{typo}: no session database there" in err
+    assert not typo.exists()

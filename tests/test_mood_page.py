@@ -169,3 +169,140 @@ def test_one_tap_notification_action_answers_the_open_prompt(session, tmp_path):
     ) == [(2, "sad", "action", "answered")]
     status, body = get(session.mood.mood_url.replace("/?", "/answer?") + "&score=11")
     assert status == 400 and b"0 to 10" in body
+
+
+VIEWPORTS = [(360, 640), (390, 844)]
+
+
+def _in_view(page, selector: str) -> list[dict]:
+    """Boxes of every element matching ``selector`` that are not fully inside the viewport."""
+    return page.evaluate(
+        """sel => [...document.querySelectorAll(sel)].map(e => {
+             const r = e.getBoundingClientRect();
+             return {text: e.textContent.trim().slice(0, 40), top: r.top, bottom: r.bottom,
+                     left: r.left, right: r.right, height: r.height};
+           }).filter(b => b.top < 0 || b.left < 0 || b.bottom > innerHeight
+                          || b.right > innerWidth || b.height === 0)""",
+        selector,
+    )
+
+
+@pytest.mark.parametrize("scheme", ["light", "dark"])
+@pytest.mark.parametrize(("width", "height"), VIEWPORTS)
+def test_hopeless_8_shows_help_with_tel_links_on_one_screen(
+    session, tmp_path, width, height, scheme
+):
+    """At 3 a.m., one-handed: everything to see fits one screen, and help comes at once."""
+    from playwright.sync_api import expect, sync_playwright
+
+    session.t_s = 68.0
+    session.emit(Event(61.0, 68.0, 0.5, "weight_g", 2.0))
+    session.t_s = 90.0
+    shots = tmp_path / "screenshots"
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=FLAGS)
+        page = browser.new_page(
+            viewport={"width": width, "height": height}, color_scheme=scheme, has_touch=True
+        )
+        page.goto(session.mood.mood_url)
+        expect(page.locator("#question")).to_contain_text("Letdown detected", timeout=10000)
+        expect(page.locator(".feelings button")).to_have_count(16)
+        page.screenshot(path=shots / f"page-{width}x{height}-{scheme}.png")
+        must_see = "header, #question, .feelings button, .scale button, #felt"
+        assert _in_view(page, must_see) == []
+        assert page.evaluate("document.documentElement.scrollWidth <= innerWidth")
+        heights = page.eval_on_selector_all(
+            ".feelings button, .scale button, #felt",
+            "els => els.map(e => e.getBoundingClientRect().height)",
+        )
+        assert min(heights) >= 44
+        background = page.evaluate("getComputedStyle(document.body).backgroundColor")
+        assert (background == "rgb(18, 18, 18)") == (scheme == "dark")
+
+        page.get_by_role("button", name="hopeless").click()
+        page.get_by_role("button", name="intensity 8").click()
+        panel = page.locator("#help")
+        expect(panel).to_be_visible(timeout=10000)
+        expect(panel).to_have_attribute("role", "alert")
+        expect(panel).to_contain_text("hopeless")
+        page.screenshot(path=shots / f"help-{width}x{height}-{scheme}.png")
+        links = page.eval_on_selector_all("#help a", "els => els.map(e => e.href)")
+        assert {"tel:911", "tel:112", "tel:988", "tel:18338526262", "tel:116123"} <= set(links)
+        assert all(link.startswith("tel:") and link[4:].isdigit() for link in links)
+        assert _in_view(page, "#help-text, #help a, #help-close") == []
+        assert page.evaluate("document.documentElement.scrollWidth <= innerWidth")
+        link_heights = page.eval_on_selector_all(
+            "#help a", "els => els.map(e => e.getBoundingClientRect().height)"
+        )
+        assert min(link_heights) >= 44
+        psi = page.locator("#help a", has_text="Postpartum Support International")
+        expect(psi).to_contain_text("not a crisis line")
+        browser.close()
+    assert rows(tmp_path / "letdown.sqlite3", "SELECT score, feelings FROM answers") == [
+        (8, "hopeless")
+    ]
+    assert sorted(p.name for p in shots.iterdir()) == [
+        f"help-{width}x{height}-{scheme}.png",
+        f"page-{width}x{height}-{scheme}.png",
+    ]
+
+
+def test_new_question_is_announced_and_a_second_tap_changes_the_answer(session, tmp_path):
+    from playwright.sync_api import expect, sync_playwright
+
+    db = tmp_path / "letdown.sqlite3"
+    session.t_s = 30.0
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=FLAGS)
+        page = browser.new_page(viewport={"width": 360, "height": 640})
+        page.goto(session.mood.mood_url)
+        expect(page.locator("#question")).to_contain_text("No question right now")
+        assert page.locator("#question").evaluate("e => e.parentElement.getAttribute('aria-live')")
+        session.t_s = 68.0
+        session.emit(Event(61.0, 68.0, 0.5, "weight_g", 2.0))
+        expect(page.locator("#question")).to_contain_text("Letdown detected", timeout=10000)
+        expect(page.locator("#question")).to_have_class("new")
+        session.t_s = 80.0
+        page.get_by_role("button", name="dread").click()
+        page.get_by_role("button", name="intensity 6").click()
+        expect(page.locator("#message")).to_contain_text("saved", timeout=10000)
+        page.get_by_role("button", name="intensity 7").click()  # changes it: not a second answer
+        expect(page.locator("#message")).to_contain_text("7/10", timeout=10000)
+        expect(page.locator("#help")).to_be_visible()  # 7 calls for help
+        page.get_by_role("button", name="Close").click()
+        assert rows(db, "SELECT score, feelings, prompt_id IS NOT NULL FROM answers") == [
+            (7, "dread", 1)
+        ]
+        page.get_by_role("button", name="Undo").click()
+        expect(page.locator("#message")).to_contain_text("taken back", timeout=10000)
+        assert rows(db, "SELECT COUNT(*) FROM answers") == [(0,)]
+        expect(page.locator("#question")).to_contain_text("Letdown detected")  # open again
+        page.get_by_role("button", name="Ask less").click()
+        expect(page.locator("#message")).to_contain_text("Asking less", timeout=10000)
+        page.get_by_role("button", name="No more questions this session").click()
+        expect(page.locator("#message")).to_contain_text("No more mood questions", timeout=10000)
+        expect(page.locator("#question")).to_contain_text("No question right now", timeout=10000)
+        browser.close()
+    assert rows(db, "SELECT number, status FROM prompts") == [(1, "expired")]
+
+
+def test_page_says_when_a_question_closed_and_asks_later_about_the_letdown_time(session):
+    from playwright.sync_api import expect, sync_playwright
+
+    session.t_s = 68.0
+    session.emit(Event(61.0, 68.0, 0.5, "weight_g", 2.0))
+    session.t_s = 200.0  # 132 s after it was asked: no longer "the last minute or two"
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=FLAGS)
+        page = browser.new_page(viewport={"width": 360, "height": 640})
+        page.goto(session.mood.mood_url)
+        expect(page.locator("#question")).to_contain_text(
+            "Thinking back to around the letdown at", timeout=10000
+        )
+        session.t_s = 400.0  # past the 3-minute window: the prompt closes
+        session.call(session.mood.on_status(session.status(), session.info))
+        expect(page.locator("#message")).to_contain_text(
+            "The question about the letdown at", timeout=10000
+        )
+        expect(page.locator("#message")).to_contain_text("closed at")
+        browser.close()

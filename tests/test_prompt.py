@@ -58,12 +58,12 @@ def test_no_baseline_prompt_within_3_min_of_any_letdown_onset():
             assert not earlier or p.asked_s - max(earlier) >= 180
 
 
-def test_unanswered_prompt_expires_after_10_min_and_is_reported():
+def test_unanswered_prompt_expires_after_3_min_and_is_reported():
     log = run_session([(55.0, 62.0)], 1000)
     expired = [p for p in log if p.status == "expired"]
     assert expired[0].number == 1
-    assert expired[0].expires_s == 662.0
-    opened_after = [p for p in log if p.status == "open" and p.asked_s >= 662.0]
+    assert expired[0].expires_s == 62.0 + 180.0
+    opened_after = [p for p in log if p.status == "open" and p.asked_s >= 242.0]
     assert opened_after and opened_after[0].kind == "baseline"
 
 
@@ -119,3 +119,131 @@ def test_bad_timing_is_a_config_error_naming_the_setting():
         PromptConfig(expiry_s=0)
     with pytest.raises(ConfigError, match="max_baseline"):
         PromptConfig(max_baseline=-1)
+
+
+def _usable_baselines(onsets: list[float], duration_s: float, answer_letdowns: bool) -> int:
+    """Baseline answers (given 20 s after asking) that the D-MER analysis can use."""
+    from datetime import datetime, timezone
+
+    from letdown_detect.mood.dmer import DmerCriteria, MoodAnswer, SessionMood, _classify
+
+    s = PromptScheduler()
+    answers = []
+    pending = [(o, o + 8.0) for o in sorted(onsets)]
+    for t in range(int(duration_s)):
+        while pending and pending[0][1] <= t:
+            s.on_letdown(*pending.pop(0))
+        s.tick(float(t))
+        p = s.open
+        if p is not None and t - p.asked_s >= 20 and (answer_letdowns or p.kind == "baseline"):
+            s.answer(p.number, float(t))
+            answers.append(MoodAnswer(float(t), 1, (), p.kind, p.letdown_onset_s))
+    session = SessionMood(
+        "s", datetime(2026, 1, 5, tzinfo=timezone.utc), "pumping", tuple(onsets), tuple(answers)
+    )
+    return len(_classify(session, DmerCriteria())[1])
+
+
+@pytest.mark.parametrize("answer_letdowns", [True, False])
+def test_a_normal_15_to_20_min_session_usually_gets_two_usable_baseline_answers(answer_letdowns):
+    from letdown_detect.sources.simulate import SimConfig, simulate_session
+
+    counts = []
+    for seed in range(60):
+        duration_s = 900.0 + 5.0 * seed
+        sim = simulate_session(
+            SimConfig(
+                kind="flow_ml_s", duration_s=duration_s, sample_rate_hz=1.0, artifacts=frozenset()
+            ),
+            seed=seed,
+        )
+        onsets = [e.onset_s for e in sim.truth]
+        counts.append(_usable_baselines(onsets, duration_s, answer_letdowns))
+    # Letdowns 80-260 s apart over the whole session leave no 3-min calm in some sessions.
+    assert sorted(counts)[len(counts) // 2] >= 2
+    assert sum(c >= 2 for c in counts) >= 0.6 * len(counts)
+    assert sum(c >= 1 for c in counts) >= 0.85 * len(counts)
+
+
+def test_baseline_prompts_are_spaced_from_each_other_not_from_letdown_prompts():
+    s = PromptScheduler()
+    s.on_letdown(60.0, 68.0)
+    s.answer(1, 80.0)
+    opened = []
+    for t in range(0, 700):
+        if t == 400:
+            opened += s.on_letdown(400.0, 405.0)
+            s.answer(s.open.number, 420.0)
+        opened += s.tick(float(t))
+    baseline = [p.asked_s for p in opened if p.kind == "baseline" and p.status == "open"]
+    assert baseline == [240.0, 580.0]
+
+
+def test_first_letdown_only_asks_once_per_session_and_blurred_baseline_closes():
+    s = PromptScheduler(PromptConfig(first_letdown_only=True))
+    assert [p.kind for p in s.on_letdown(60.0, 68.0)] == ["letdown"]
+    s.answer(1, 80.0)
+    assert [p.kind for p in s.tick(260.0)] == ["baseline"]
+    changed = s.on_letdown(300.0, 306.0)  # not asked about, but the baseline is now blurred
+    assert [(p.kind, p.status) for p in changed] == [("baseline", "expired")]
+    assert s.open is None
+
+
+def test_a_clear_pattern_asks_less_and_the_setting_can_turn_that_off():
+    clear = PromptConfig(pattern_clear=True)
+    assert clear.asks_first_letdown_only and clear.baseline_limit == 1
+    keep = PromptConfig(pattern_clear=True, ask_less_when_clear=False)
+    assert not keep.asks_first_letdown_only and keep.baseline_limit == 3
+
+
+def test_daily_cap_counts_prompts_of_earlier_sessions():
+    s = PromptScheduler(PromptConfig(max_per_day=3, asked_today=2))
+    assert [p.kind for p in s.on_letdown(60.0, 68.0)] == ["letdown"]
+    s.answer(1, 80.0)
+    assert s.on_letdown(400.0, 405.0) == []
+    assert s.tick(1000.0) == []
+
+
+def test_snooze_closes_the_open_prompt_and_asks_nothing_more():
+    s = PromptScheduler()
+    s.on_letdown(60.0, 68.0)
+    assert [(p.number, p.status) for p in s.snooze()] == [(1, "expired")]
+    assert s.on_letdown(400.0, 405.0) == [] and s.tick(1000.0) == []
+
+
+def test_new_feelings_from_the_studies_are_offered():
+    from letdown_detect.mood.prompt import FEELINGS
+
+    assert {"panic", "tense", "overwhelmed", "lonely", "frustrated"} <= set(FEELINGS)
+
+
+def test_ask_less_mid_session_keeps_the_first_letdown_and_one_baseline():
+    s = PromptScheduler()
+    s.on_letdown(60.0, 68.0)
+    s.answer(1, 80.0)
+    s.ask_less()
+    assert s.on_letdown(400.0, 405.0) == []
+    opened = [p for t in range(405, 3000) for p in s.tick(float(t)) if p.status == "open"]
+    assert [p.kind for p in opened] == ["baseline"]
+
+
+def test_baseline_prompts_reach_the_listeners_like_letdown_prompts():
+    """The page, the terminal and notifications learn of every prompt the same way."""
+    from datetime import datetime, timezone
+
+    from letdown_detect.mood.tracker import MoodTracker
+
+    class Writer:
+        def submit(self, op, now_s, **kw):
+            pass
+
+    seen = []
+    tracker = MoodTracker(
+        "s", datetime(2026, 1, 5, tzinfo=timezone.utc), Writer(), on_prompt=seen.append
+    )
+    tracker.letdown(60.0, 68.0)
+    for t in range(68, 600):
+        tracker.tick(float(t))
+    opened = [(p.kind, p.question) for p in seen if p.status == "open"]
+    assert opened[0][0] == "letdown" and opened[1][0] == "baseline"
+    assert "last minute or two" in opened[1][1]

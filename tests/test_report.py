@@ -56,3 +56,30 @@ def test_mood_without_a_store_is_a_one_line_error(tmp_path: Path, capsys) -> Non
     path = write_recording(read_recording(EXAMPLES / "flow_single.csv"), tmp_path / "f.csv")
     assert main(["report", str(path), "--mood", "--db", str(tmp_path / "none.db")]) == 2
     assert "none.db: no session store there for --mood" in capsys.readouterr().err
+
+
+def test_a_severe_answer_shows_help_and_the_file_is_0600_from_the_start(tmp_path: Path) -> None:
+    import os
+    import stat
+
+    from letdown_detect.store.db import Store
+
+    path = write_recording(read_recording(EXAMPLES / "weight_single.csv"), tmp_path / "w.csv")
+    db = tmp_path / "letdown.sqlite3"
+    with Store(db) as store:
+        store.add_session("s1", "2026-01-05T07:30:00+00:00", recording_path=str(path.resolve()))
+        store.add_answer("s1", 125.0, "2026-01-05T07:32:05+00:00", 8, ("hopeless",))
+    old = os.umask(0)  # a permissive umask: the mode must come from the open, not the umask
+    try:
+        out = tmp_path / "mood.html"
+        out.write_text("an older, world-readable report")
+        out.chmod(0o644)
+        assert main(["report", str(path), "--mood", "--db", str(db), "-o", str(out)]) == 0
+    finally:
+        os.umask(old)
+    assert stat.S_IMODE(out.stat().st_mode) == 0o600
+    html = out.read_text(encoding="utf-8")
+    assert 'class="help"' in html and "emergency number" in html and "988" in html
+    plain = tmp_path / "plain.html"
+    assert main(["report", str(path), "-o", str(plain)]) == 0
+    assert 'class="help"' not in plain.read_text(encoding="utf-8")

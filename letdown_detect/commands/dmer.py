@@ -34,15 +34,16 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     """Print the report (text or JSON) on stdout; write the HTML page when asked."""
     import json
-    import os
     import sys
     from datetime import datetime, timezone
 
     from ..errors import ConfigError
     from ..mood.dmer import analyze
+    from ..mood.help import configured_country
     from ..mood.history import load_sessions, parse_utc
     from ..mood.report import to_dict, to_html, to_text
     from ..store.db import Store
+    from ..store.files import write_private
     from ._store_path import existing_store
 
     since = None
@@ -56,11 +57,9 @@ def run(args: argparse.Namespace) -> int:
     db = existing_store(args.db)  # read-only: a typo must not create an empty store
     with Store(db) as store:
         result = analyze(load_sessions(store, since))
-    print(json.dumps(to_dict(result), indent=2) if args.json else to_text(result))
+    country = configured_country()
+    print(json.dumps(to_dict(result, country), indent=2) if args.json else to_text(result, country))
     if args.html:
-        page = to_html(result, datetime.now(timezone.utc))
-        fd = os.open(args.html, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(page)
+        write_private(args.html, to_html(result, datetime.now(timezone.utc), country))
         print(f"letdown: wrote {args.html}", file=sys.stderr)
     return 0

@@ -18,7 +18,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--db", type=Path, help="session store (default: $LETDOWN_DB or user data dir)")
     p.add_argument(
-        "-o", "--out", type=Path, default=Path("letdown-history.png"), help="image to write"
+        "-o",
+        "--out",
+        type=Path,
+        default=Path("letdown-history.png"),
+        help="image to write (mode 0600: it shows mood answers)",
     )
     p.set_defaults(func=run)
 
@@ -29,10 +33,11 @@ def run(args: argparse.Namespace) -> int:
     from rich.console import Console
 
     from ..errors import ConfigError
-    from ..research.history import HISTORY_NOTE, plot_history, session_history
-    from ..research.plot import save_plot
+    from ..mood.help import configured_country, help_lines
+    from ..research.history import HISTORY_NOTE, calls_for_help, plot_history, session_history
     from ..research.tables import frame_table
     from ..store.db import Store, default_db_path
+    from ..store.files import save_figure_private
     from ..summary import clock_text
 
     path = default_db_path(args.db)
@@ -46,7 +51,7 @@ def run(args: argparse.Namespace) -> int:
         sessions, answers = session_history(store)
     if sessions.empty:
         raise ConfigError(f"{path}: the session store has no sessions yet", "db")
-    out = save_plot(plot_history(sessions, answers), args.out)
+    out = save_figure_private(plot_history(sessions, answers), args.out)
     shown = pd.DataFrame(
         {
             "start (UTC)": sessions["start_utc"].dt.strftime("%Y-%m-%d %H:%M"),
@@ -66,5 +71,7 @@ def run(args: argparse.Namespace) -> int:
     title = "sessions (moods: answers given; worst: highest 0-10 unpleasant-feelings score)"
     console.print(frame_table(shown, title=title))
     console.print(HISTORY_NOTE, markup=False, highlight=False)
+    if calls_for_help(answers):
+        console.print(help_lines(configured_country()), markup=False, highlight=False)
     print(out)
     return 0

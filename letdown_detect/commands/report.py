@@ -28,9 +28,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Write the report; prints its path on stdout."""
+    from ..mood.help import configured_country
     from ..research.evaluate import score_events
     from ..research.report import render_report
     from ..research.session import load_session, mood_store
+    from ..store.files import write_private
     from .evaluate import check_tolerance
 
     check_tolerance(args.tolerance)
@@ -43,9 +45,10 @@ def run(args: argparse.Namespace) -> int:
             session.analysis.summary.duration_s,
             args.tolerance,
         )
-    html = render_report(session.recording, session.analysis, session.annotations, scores)
+    html = render_report(
+        session.recording, session.analysis, session.annotations, scores, configured_country()
+    )
     out = args.out or args.recording.with_name(args.recording.stem + ".report.html")
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(html, encoding="utf-8")
+    write_private(out, html)  # 0600 from the start: it may hold mood answers
     print(out)
     return 0

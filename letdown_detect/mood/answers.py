@@ -10,10 +10,12 @@ from __future__ import annotations
 
 import csv
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import ConfigError, RecordingError
+from .help import help_for_answer
 from .prompt import FEELINGS
 
 _ALIASES = {"homesick": "homesick/longing", "longing": "homesick/longing"}
@@ -62,6 +64,57 @@ def parse_feelings(text: str | list[str] | tuple[str, ...] | None) -> tuple[str,
         if name not in out:
             out.append(name)
     return tuple(out)
+
+
+def split_feelings(text: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """Words typed after a score: the known feelings, and the words that are not feelings.
+
+    >>> split_feelings("sad;sadd, hopeless")
+    (('sad', 'hopeless'), ('sadd',))
+    """
+    known: list[str] = []
+    unknown: list[str] = []
+    for raw in text.replace(",", ";").replace(" ", ";").split(";"):
+        name = _ALIASES.get(raw.strip().lower(), raw.strip().lower())
+        if not name:
+            continue
+        target = known if name in FEELINGS else unknown
+        if name not in target:
+            target.append(name)
+    return tuple(known), tuple(unknown)
+
+
+def terminal_answer(
+    submit: Callable[[object, object, object, str], str],
+    score: object,
+    feelings: str = "",
+    country: str | None = None,
+) -> str:
+    """Take an answer typed in a terminal; returns what to print (with help when called for).
+
+    A word that is not a feeling never loses the score: the answer is kept with
+    the known feelings and the reply lists the words there are.
+
+    Args:
+        submit: the mood sink's ``submit_answer(score, feelings, prompt, channel)``.
+        score: 0-10 as typed.
+        feelings: the rest of the line, e.g. ``"sad;hopeless"``.
+        country: ``[mood] country`` for the help lines.
+
+    Raises:
+        ConfigError: the score is not 0-10 (nothing is stored).
+    """
+    value = parse_score(score)
+    known, unknown = split_feelings(feelings)
+    lines = [submit(value, list(known), None, "terminal")]
+    if unknown:
+        lines.append(
+            f"Not on the list, left out: {', '.join(unknown)}. Feelings are: {', '.join(FEELINGS)}."
+        )
+    panel = help_for_answer(value, known, country)
+    if panel is not None:
+        lines.append(panel.text())
+    return "\n".join(lines)
 
 
 @dataclass(frozen=True)

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any
 
 from ..store.db import Store
 from .dmer import MoodAnswer, SessionMood
@@ -67,3 +69,40 @@ def load_sessions(store: Store, since: datetime | None = None) -> list[SessionMo
             )
         )
     return out
+
+
+def burden_options(settings: dict[str, Any], db: Path, now_utc: datetime) -> dict[str, Any]:
+    """``PromptConfig`` fields that depend on the store: prompts asked today, pattern clear.
+
+    Args:
+        settings: the checked ``[mood]`` section.
+        db: the session store (a missing or unreadable one counts as empty).
+        now_utc: the session start.
+    """
+    from ..errors import LetdownError
+    from .dmer import NOT_ENOUGH_DATA, analyze
+
+    out: dict[str, Any] = {
+        "max_per_day": settings.get("max_per_day", 24),
+        "first_letdown_only": settings.get("first_letdown_only", False),
+        "ask_less_when_clear": settings.get("ask_less_when_clear", True),
+    }
+    if not db.exists():
+        return out
+    day = now_utc.replace(hour=0, minute=0, second=0, microsecond=0)
+    try:
+        with Store(db) as store:
+            asked = 0
+            for s in store.query(
+                "SELECT id, start_utc FROM sessions WHERE start_utc >= ?",
+                ((day - timedelta(days=1)).isoformat(),),
+            ):
+                start = parse_utc(s["start_utc"])
+                for p in store.query(
+                    "SELECT asked_s FROM prompts WHERE session_id = ?", (s["id"],)
+                ):
+                    asked += start + timedelta(seconds=p["asked_s"]) >= day
+            verdict = analyze(load_sessions(store, now_utc - timedelta(days=28))).verdict
+    except LetdownError:
+        return out
+    return {**out, "asked_today": asked, "pattern_clear": verdict != NOT_ENOUGH_DATA}

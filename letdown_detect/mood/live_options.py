@@ -66,7 +66,7 @@ def mood_settings(config: dict[str, Any] | None = None) -> dict[str, Any]:
         ConfigError: an unknown key or a bad value, naming it.
     """
     from ..config import Key, check_section, in_file, load_config
-    from .prompt import PromptConfig
+    from .prompt import PromptConfig, care_keys
 
     table = (config if config is not None else load_config()).get("mood", {})
     defaults = PromptConfig()
@@ -78,6 +78,7 @@ def mood_settings(config: dict[str, Any] | None = None) -> dict[str, Any]:
     keys["max_baseline"] = Key(defaults.max_baseline, (int,), "a whole number >= 0")
     keys["port"] = Key(0, (int,), "a TCP port number (0 = any free port)")
     keys["lan"] = Key(False, (bool,), "true or false")
+    keys.update(care_keys())  # country, daily cap, first letdown only, ask less (mood/prompt.py)
     return in_file(lambda: check_section("mood", table, keys))  # its errors name the file
 
 
@@ -93,10 +94,13 @@ def sinks_from_options(
         RecordingError: the diary file cannot be read.
         DeviceError: the mood page's port is taken.
     """
+    from datetime import datetime, timezone
+
     from ..store.db import default_db_path
     from ..store.store_sink import StoreSink
     from ..store.writer import StoreWriter
     from .answers import Diary, read_diary
+    from .history import burden_options
     from .prompt import PromptConfig
     from .sink import MoodSink
 
@@ -116,6 +120,7 @@ def sinks_from_options(
         baseline_gap_s=float(settings["baseline_gap_s"]),
         baseline_interval_s=float(settings["baseline_interval_s"]),
         max_baseline=settings["max_baseline"],
+        **burden_options(settings, default_db_path(args.db), datetime.now(timezone.utc)),
     )
     port = settings["port"] if args.mood_port is None else args.mood_port
     lan = settings["lan"] if args.mood_lan is None else args.mood_lan

@@ -128,9 +128,24 @@ class NursingSession:
                 print("mood prompts are off (--no-mood)", file=self.out)
                 return
             try:
-                print(mood.submit_answer(score, feelings.strip(), None, "terminal"), file=self.out)
+                from .answers import terminal_answer  # help panel when the answer calls for it
+                from .help import configured_country
+
+                reply = terminal_answer(mood.submit_answer, score, feelings, configured_country())
+                print(reply, file=self.out)
             except ConfigError as exc:
                 print(f"{exc}; {HELP}", file=self.out)
+
+    def _show_prompts(self) -> None:
+        """Print each mood question as it opens (the question text, not only its number)."""
+        from .prompt import prompt_line
+
+        for sink in self.sinks:
+            tracker = getattr(sink, "tracker", None)
+            if tracker is not None and tracker.on_prompt is None:
+                tracker.on_prompt = lambda p: (
+                    p.status == "open" and print(prompt_line(p), file=self.out)
+                )
 
     def _watch_terminal(self, stdin: TextIO) -> int | None:
         """Feed complete input lines to the key handler; returns the watched descriptor."""
@@ -164,6 +179,7 @@ class NursingSession:
                 loop.add_signal_handler(signum, self.request_stop)
         for sink in self.sinks:
             await sink.start(self.session, self)
+        self._show_prompts()
         url = next((s.mood_url for s in self.sinks if getattr(s, "mood_url", None)), None)
         _write_state(
             self.db,

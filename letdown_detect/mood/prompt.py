@@ -3,8 +3,15 @@
 Pure logic driven by session time (``t_s``); no clock, no I/O. The timing
 follows the physiology of D-MER (Heise & Wiessinger 2011; Cappenberg et al.
 2025): dysphoria starts up to about 90 s before milk release and usually lifts
-within 1-5 minutes, so the letdown prompt asks about "the last minute or two",
-and baseline prompts wait until at least 3 minutes after the last letdown onset.
+within 1-5 minutes, so the letdown prompt asks about "the last minute or two"
+and stays open only a few minutes (:attr:`PromptConfig.expiry_s`), and baseline
+prompts wait until at least 3 minutes after the last letdown onset. Baseline
+prompts are spaced from each other, not from letdown prompts, so a 15-20
+minute session with letdowns every 3-4 minutes still gets two of them.
+
+Burden controls (all in ``[mood]``): a daily cap over every session, "first
+letdown only", snooze for the rest of a session, and asking less once the
+stored answers already give a verdict (``pattern_clear``).
 """
 
 from __future__ import annotations
@@ -29,6 +36,11 @@ FEELINGS: tuple[str, ...] = (
     "empty",
     "homesick/longing",
     "restless",
+    "panic",
+    "tense",
+    "overwhelmed",
+    "lonely",
+    "frustrated",
     "calm",
     "content",
 )
@@ -38,14 +50,26 @@ FEELINGS: tuple[str, ...] = (
 class PromptConfig:
     """Prompt timing; every value in seconds of session time except counts."""
 
-    expiry_s: float = 600.0
-    """An unanswered prompt closes (stored unanswered) this long after it was asked."""
+    expiry_s: float = 180.0
+    """An unanswered prompt closes (stored unanswered) this long after it was asked: the
+    question is about the last minute or two, so a later answer would be recall."""
     baseline_gap_s: float = 180.0
     """A baseline prompt waits at least this long after the last letdown onset."""
     baseline_interval_s: float = 300.0
-    """At most one baseline prompt per this interval (counted from the last prompt asked)."""
+    """At most one baseline prompt per this interval, counted from the last baseline prompt
+    (letdown prompts do not push it back, or a session with letdowns every 3-4 min gets none)."""
     max_baseline: int = 3
     """Baseline prompts per session."""
+    max_per_day: int = 24
+    """Prompts (letdown and baseline) per UTC day over every session; 0 = no cap."""
+    asked_today: int = 0
+    """Prompts already asked today before this session (filled in at session start)."""
+    first_letdown_only: bool = False
+    """Ask only at the first letdown of a session (most D-MER is felt only then)."""
+    ask_less_when_clear: bool = True
+    """Once ``pattern_clear``, ask at the first letdown only and once between letdowns."""
+    pattern_clear: bool = False
+    """The stored answers already give a verdict (filled in at session start)."""
     same_wave_s: float = 60.0
     """A letdown (or felt mark) this close to the previous prompted onset is the same wave
     (a felt mark beside a detection); separate ejections come minutes apart."""
@@ -54,8 +78,20 @@ class PromptConfig:
         for name in ("expiry_s", "baseline_gap_s", "baseline_interval_s", "same_wave_s"):
             if not getattr(self, name) > 0:
                 raise ConfigError(f"mood.{name} must be a positive number of seconds", name)
-        if self.max_baseline < 0:
-            raise ConfigError("mood.max_baseline must be 0 or more", "max_baseline")
+        for name in ("max_baseline", "max_per_day", "asked_today"):
+            if getattr(self, name) < 0:
+                raise ConfigError(f"mood.{name} must be 0 or more", name)
+
+    @property
+    def asks_first_letdown_only(self) -> bool:
+        """Whether only the first letdown of a session gets a prompt."""
+        return self.first_letdown_only or (self.ask_less_when_clear and self.pattern_clear)
+
+    @property
+    def baseline_limit(self) -> int:
+        """Baseline prompts this session may ask."""
+        clear = self.ask_less_when_clear and self.pattern_clear
+        return min(self.max_baseline, 1) if clear else self.max_baseline
 
 
 @dataclass(frozen=True)
@@ -79,6 +115,37 @@ class Prompt:
     def question(self) -> str:
         """The text shown to the parent."""
         return LETDOWN_QUESTION if self.kind == "letdown" else BASELINE_QUESTION
+
+
+def care_keys() -> dict[str, object]:
+    """The ``[mood]`` settings for help and burden (country, daily cap, first letdown only...).
+
+    Returned as ``config.Key`` rules, for the ``[mood]`` section's checker.
+    """
+    from ..config import Key
+    from .help import check_country
+
+    d = PromptConfig()
+    return {
+        "country": Key(None, (str,), "a two-letter country code like US or GB", check_country),
+        "max_per_day": Key(d.max_per_day, (int,), "a whole number >= 0 (0 = no cap)"),
+        "first_letdown_only": Key(d.first_letdown_only, (bool,), "true or false"),
+        "ask_less_when_clear": Key(d.ask_less_when_clear, (bool,), "true or false"),
+    }
+
+
+def prompt_line(prompt: Prompt, keys: str = "type 0-10 and any feelings, e.g. 6 dread;sad") -> str:
+    """What a terminal shows when a prompt opens or closes.
+
+    >>> prompt_line(Prompt(2, "baseline", 400.0, 580.0), "0-10")
+    'Mood check #2: Did you feel a wave of anything unpleasant in the last minute or two? (0-10)'
+    >>> prompt_line(Prompt(2, "baseline", 400.0, 580.0, status="expired"))
+    'Mood check #2 closed unanswered.'
+    """
+    if prompt.status == "open":
+        return f"Mood check #{prompt.number}: {prompt.question} ({keys})"
+    done = "answered" if prompt.status == "answered" else "closed unanswered"
+    return f"Mood check #{prompt.number} {done}."
 
 
 class PromptClosedError(Exception):
@@ -111,7 +178,35 @@ class PromptScheduler:
         self._baselines = 0
         self._last_onset_s: float | None = None
         self._last_prompted_onset_s: float | None = None
-        self._last_asked_s: float | None = None
+        self._last_baseline_s: float | None = None
+        self._letdown_prompts = 0
+        self._snoozed = False
+        self._ask_less = False
+
+    @property
+    def snoozed(self) -> bool:
+        """No more prompts this session (the parent asked for quiet)."""
+        return self._snoozed
+
+    def snooze(self) -> list[Prompt]:
+        """Ask nothing more this session; the open prompt closes unanswered."""
+        self._snoozed = True
+        return self._expire()
+
+    def ask_less(self) -> None:
+        """For the rest of the session: the first letdown only, and one baseline prompt."""
+        self._ask_less = True
+
+    def _first_only(self) -> bool:
+        return self._ask_less or self.config.asks_first_letdown_only
+
+    def _baseline_limit(self) -> int:
+        return min(self.config.baseline_limit, 1) if self._ask_less else self.config.baseline_limit
+
+    def _allowed(self) -> bool:
+        """Whether a new prompt may open (snooze and the daily cap)."""
+        cap = self.config.max_per_day
+        return not self._snoozed and (cap == 0 or self.config.asked_today + self._number < cap)
 
     @property
     def open(self) -> Prompt | None:
@@ -120,7 +215,10 @@ class PromptScheduler:
 
     def _ask(self, kind: str, t_s: float, onset_s: float | None) -> Prompt:
         self._number += 1
-        self._last_asked_s = t_s
+        if kind == "baseline":
+            self._last_baseline_s = t_s
+        else:
+            self._letdown_prompts += 1
         self._open = Prompt(self._number, kind, t_s, t_s + self.config.expiry_s, onset_s)
         return self._open
 
@@ -142,9 +240,13 @@ class PromptScheduler:
         cfg = self.config
         if (
             self._open is None
-            and self._baselines < cfg.max_baseline
+            and self._allowed()
+            and self._baselines < self._baseline_limit()
             and t_s - (self._last_onset_s or 0.0) >= cfg.baseline_gap_s
-            and (self._last_asked_s is None or t_s - self._last_asked_s >= cfg.baseline_interval_s)
+            and (
+                self._last_baseline_s is None
+                or t_s - self._last_baseline_s >= cfg.baseline_interval_s
+            )
         ):
             self._baselines += 1
             changed.append(self._ask("baseline", t_s, None))
@@ -166,6 +268,11 @@ class PromptScheduler:
         if last is not None and abs(onset_s - last) < self.config.same_wave_s:
             return self.tick(t_s)
         changed = [p for p in self.tick(t_s) if p.status == "expired"]
+        if not self._allowed() or (self._first_only() and self._letdown_prompts > 0):
+            # Not asked about, but an open baseline question would now be about a letdown.
+            if self._open is not None and self._open.kind == "baseline":
+                changed += self._expire()
+            return changed
         changed += self._expire()
         self._last_prompted_onset_s = onset_s
         changed.append(self._ask("letdown", t_s, onset_s))
@@ -185,6 +292,17 @@ class PromptScheduler:
             raise PromptClosedError(f"prompt {number} expired at {prompt.expires_s:.0f} s")
         self._open = None
         return replace(prompt, status="answered")
+
+    def reopen(self, prompt: Prompt, t_s: float) -> Prompt | None:
+        """An answer to ``prompt`` was undone at ``t_s``: open it again if it has not expired.
+
+        Returns:
+            The reopened prompt, or ``None`` (expired meanwhile, or another prompt is open).
+        """
+        if self._open is not None or t_s >= prompt.expires_s or self._snoozed:
+            return None
+        self._open = replace(prompt, status="open")
+        return self._open
 
     def close(self) -> list[Prompt]:
         """The session ended: the open prompt, if any, is stored unanswered."""

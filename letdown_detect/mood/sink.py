@@ -133,6 +133,21 @@ class MoodSink:
         tracker, control = self._running()
         return tracker.answer(control.now_s(), value, ticked, channel, number).message
 
+    def undo(self) -> str:
+        """Take back the answer just given (the page's "undo", a few seconds)."""
+        tracker, control = self._running()
+        return tracker.undo(control.now_s())
+
+    def ask_less(self) -> str:
+        """Fewer mood questions this session (the page's "Ask less")."""
+        tracker, control = self._running()
+        return tracker.ask_less(control.now_s())
+
+    def snooze(self) -> str:
+        """No more mood questions this session."""
+        tracker, control = self._running()
+        return tracker.snooze(control.now_s())
+
     def _running(self) -> tuple[MoodTracker, SessionControl]:
         if self.tracker is None or self._control is None:
             raise RuntimeError("the mood sink has not been started")

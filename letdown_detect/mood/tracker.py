@@ -9,7 +9,7 @@ database never stops the session.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Protocol
 
@@ -31,6 +31,22 @@ class AnswerOutcome:
     """``answered`` (the open prompt), ``late`` (its prompt had expired) or ``unprompted``."""
     message: str
     prompt: Prompt | None = None
+    answered_utc: str = ""
+    """The stored answer's key within the session (what an undo names)."""
+
+
+@dataclass(frozen=True)
+class _Given:
+    """The last answer given, kept for a short while so it can be undone."""
+
+    t_s: float
+    answered_utc: str
+    prompt: Prompt | None
+    status: str
+
+
+#: How long after an answer the page offers "undo", s.
+UNDO_S = 15.0
 
 
 class MoodTracker:
@@ -61,6 +77,7 @@ class MoodTracker:
         self.diary = diary
         self.on_prompt = on_prompt
         self.prompts: dict[int, Prompt] = {}
+        self._last: _Given | None = None
 
     @property
     def open(self) -> Prompt | None:
@@ -129,15 +146,16 @@ class MoodTracker:
                 if prompt is not None and prompt.status == "expired":
                     status, late = "late", True
         about_s = prompt.asked_s if late and prompt is not None else t_s
-        self._store(
+        answered_utc = self._store(
             t_s, about_s, score, feelings, channel, None if status == "unprompted" else target, late
         )
+        self._last = _Given(t_s, answered_utc, prompt, status)
         if status == "answered":
             message = f"Thank you: answer {score}/10 saved."
-        elif status == "late":
+        elif status == "late" and prompt is not None:
             message = (
-                f"Prompt {target} had already expired; your answer {score}/10 was kept as a late "
-                "answer (shown, but not used for the pattern)."
+                f"The question {self.about(prompt)} had already closed; your answer {score}/10 was "
+                "kept as a late answer (shown, but not used for the pattern)."
             )
         elif number is not None:
             message = (
@@ -146,7 +164,50 @@ class MoodTracker:
             )
         else:
             message = f"Answer {score}/10 saved for this moment."
-        return AnswerOutcome(status, message, prompt)
+        return AnswerOutcome(status, message, prompt, answered_utc)
+
+    def clock(self, t_s: float) -> str:
+        """Session time ``t_s`` (s) as a UTC clock time, e.g. ``14:03 UTC``."""
+        return (self.start_utc + timedelta(seconds=t_s)).strftime("%H:%M UTC")
+
+    def about(self, prompt: Prompt) -> str:
+        """What a prompt asked about, for later: "around the letdown at 14:03 UTC"."""
+        if prompt.kind == "letdown":
+            return f"around the letdown at {self.clock(prompt.letdown_onset_s or prompt.asked_s)}"
+        return f"asked at {self.clock(prompt.asked_s)}"
+
+    def undo(self, t_s: float) -> str:
+        """Take back the answer given last, if it was given under :data:`UNDO_S` ago.
+
+        Its prompt opens again when it has not expired. Returns a sentence for the person.
+        """
+        last = self._last
+        if last is None or t_s - last.t_s > UNDO_S:
+            return (
+                "Nothing to undo: an answer can be taken back here for a few seconds, later "
+                "with `letdown mood delete`."
+            )
+        self._last = None
+        self.writer.submit(
+            "delete_answer", t_s, session_id=self.session_id, answered_utc=last.answered_utc
+        )
+        if last.status == "answered" and last.prompt is not None:
+            reopened = self.scheduler.reopen(last.prompt, t_s)
+            if reopened is not None:
+                self._record([reopened])
+                return "Answer taken back; the question is open again."
+            self._record([replace(last.prompt, status="expired")])
+        return "Answer taken back."
+
+    def ask_less(self, t_s: float) -> str:
+        """Ask only at the first letdown and once between letdowns, for the rest of the session."""
+        self.scheduler.ask_less()
+        return "Asking less this session: the first letdown and one question between letdowns."
+
+    def snooze(self, t_s: float) -> str:
+        """No more questions this session (``t_s`` in s); returns a sentence."""
+        self._record(self.scheduler.snooze())
+        return "No more mood questions this session. You can still tell how you feel."
 
     def _store(
         self,
@@ -157,19 +218,21 @@ class MoodTracker:
         channel: str,
         number: int | None,
         late: bool,
-    ) -> None:
+    ) -> str:
+        answered_utc = (self.start_utc + timedelta(seconds=t_s)).isoformat()
         self.writer.submit(
             "add_answer",
             t_s,
             session_id=self.session_id,
             t_s=about_s,
-            answered_utc=(self.start_utc + timedelta(seconds=t_s)).isoformat(),
+            answered_utc=answered_utc,
             score=int(score),
             feelings=list(feelings),
             channel=channel,
             prompt_number=number,
             late=late,
         )
+        return answered_utc
 
     def close(self, t_s: float) -> None:
         """The session ended at ``t_s`` (s): the open prompt is stored unanswered.

@@ -32,7 +32,8 @@ SELECT s.id AS session_id, s.start_utc, s.kind, s.duration_s, s.volume_ml,
 FROM sessions s ORDER BY s.start_utc
 """
 _ANSWERS_SQL = """
-SELECT a.session_id, s.start_utc, a.t_s, a.score, COALESCE(p.kind, 'unprompted') AS prompt_kind
+SELECT a.session_id, s.start_utc, a.t_s, a.score, a.feelings,
+       COALESCE(p.kind, 'unprompted') AS prompt_kind
 FROM answers a JOIN sessions s ON s.id = a.session_id
 LEFT JOIN prompts p ON p.id = a.prompt_id
 ORDER BY s.start_utc, a.t_s
@@ -46,7 +47,7 @@ def session_history(store: Store) -> tuple[pd.DataFrame, pd.DataFrame]:
         ``sessions``: session_id, start_utc (datetime, UTC), kind, duration_s,
         volume_ml, letdowns, time_to_first_letdown_s, felt_letdowns, mood_answers,
         mood_mean, mood_max; and ``answers``: session_id, answered_utc, t_s, score,
-        prompt_kind (``letdown``, ``baseline`` or ``unprompted``).
+        feelings (``;``-separated), prompt_kind (``letdown``, ``baseline`` or ``unprompted``).
     """
     sessions = pd.DataFrame(
         [dict(r) for r in store.query(_SESSIONS_SQL)],
@@ -63,7 +64,7 @@ def session_history(store: Store) -> tuple[pd.DataFrame, pd.DataFrame]:
     )
     answers = pd.DataFrame(
         [dict(r) for r in store.query(_ANSWERS_SQL)],
-        columns=["session_id", "start_utc", "t_s", "score", "prompt_kind"],
+        columns=["session_id", "start_utc", "t_s", "score", "feelings", "prompt_kind"],
     )
     sessions["start_utc"] = pd.to_datetime(sessions["start_utc"], utc=True, format="ISO8601")
     start = pd.to_datetime(answers["start_utc"], utc=True, format="ISO8601")
@@ -75,6 +76,16 @@ def session_history(store: Store) -> tuple[pd.DataFrame, pd.DataFrame]:
     sessions = sessions.join(mood, on="session_id")
     sessions["mood_answers"] = sessions["mood_answers"].fillna(0).astype(int)
     return sessions, answers
+
+
+def calls_for_help(answers: pd.DataFrame) -> bool:
+    """Whether any answer was hopeless or at least ``HELP_SCORE`` (show where to get help)."""
+    from ..mood.help import calls_for_help as one
+
+    return any(
+        one(int(score), str(feelings or "").split(";"))
+        for score, feelings in zip(answers["score"], answers["feelings"], strict=True)
+    )
 
 
 def plot_history(sessions: pd.DataFrame, answers: pd.DataFrame) -> Figure:

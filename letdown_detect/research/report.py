@@ -12,6 +12,7 @@ from html import escape
 
 import pandas as pd
 
+from ..mood.help import HELP_SCORE, help_lines
 from ..recording import Recording
 from .analysis import Analysis
 from .evaluate import Scores
@@ -29,6 +30,7 @@ table { border-collapse: collapse; margin: 0.5em 0; }
 th, td { border: 1px solid #ccc; padding: 0.3em 0.8em; text-align: right; }
 th { background: #f3f4f6; } td.name { text-align: left; }
 img { width: 100%; border: 1px solid #eee; }
+.help { border: 2px solid #b00020; background: #fff0f0; padding: 0.6em 1em; }
 .note { background: #fff7ed; border-left: 4px solid #f59e0b; padding: 0.6em 1em; }
 """
 
@@ -38,6 +40,7 @@ def render_report(
     analysis: Analysis,
     annotations: pd.DataFrame | None = None,
     scores: Scores | None = None,
+    country: str | None = None,
 ) -> str:
     """The report as one HTML string.
 
@@ -46,6 +49,7 @@ def render_report(
         analysis: detector output (``research.analysis.analyse``).
         annotations: the session's events file, if any (drawn and counted).
         scores: detections scored against the annotations, if any.
+        country: ``[mood] country``, for the help lines shown when an answer was severe.
     """
     name = recording.path.name if recording.path else "session"
     fig = plot_session(recording, analysis, annotations, table=False)
@@ -84,6 +88,8 @@ def render_report(
     moods = None if annotations is None else annotations[annotations["label"] == "mood"]
     if moods is not None and not moods.empty:
         values = moods["value"] if "value" in moods.columns else pd.Series(index=moods.index)
+        if (pd.to_numeric(values, errors="coerce") >= HELP_SCORE).any():
+            parts.append(f'<p class="help"><b>Help now.</b> {escape(help_lines(country))}</p>')
         parts += [
             "<h2>Mood answers (0 = nothing unpleasant, 10 = severe)</h2>",
             _table(

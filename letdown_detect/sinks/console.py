@@ -209,7 +209,10 @@ class ConsoleSink:
         from ..errors import LetdownError
 
         try:
-            self._print(self._mood.submit_answer(score, None, None, "terminal"))
+            from ..mood.answers import terminal_answer  # help panel when the answer calls for it
+            from ..mood.help import configured_country
+
+            self._print(terminal_answer(self._mood.submit_answer, score, "", configured_country()))
         except (LetdownError, RuntimeError) as exc:
             self._print(f"Not saved: {exc}")
 

@@ -19,8 +19,14 @@ from ..errors import LetdownError
 
 #: Environment variable that overrides the default database path.
 DB_ENV = "LETDOWN_DB"
-#: Schema steps; step ``i`` takes a file from version ``i`` to ``i + 1``.
-MIGRATIONS: tuple[str, ...] = (resources.files(__package__).joinpath("schema.sql").read_text(),)
+#: Schema steps; step ``i`` takes a file from version ``i`` to ``i + 1``. Version 2 marks
+#: answers changed afterwards (``letdown mood edit``) with the time of the change.
+MIGRATIONS: tuple[str, ...] = (
+    resources.files(__package__).joinpath("schema.sql").read_text(),
+    "ALTER TABLE answers ADD COLUMN edited_utc TEXT",
+)
+#: Files beside the database that hold the same data (SQLite's write-ahead log and index).
+SIDE_FILES = ("-wal", "-shm")
 
 
 class StoreError(LetdownError):
@@ -111,6 +117,7 @@ class Store:
         self.conn.row_factory = sqlite3.Row
         try:
             self.conn.execute("PRAGMA foreign_keys = ON")
+            self.conn.execute("PRAGMA secure_delete = ON")  # a deleted answer leaves no trace
             migrate(self.conn, self.path)  # first: a newer or foreign file is left as it was
             self.conn.execute("PRAGMA journal_mode = WAL")
             self.conn.execute("PRAGMA synchronous = NORMAL")
@@ -120,7 +127,7 @@ class Store:
         except StoreError:
             self.conn.close()
             raise
-        for suffix in ("", "-wal", "-shm"):
+        for suffix in ("", *SIDE_FILES):
             side = Path(f"{self.path}{suffix}")
             if side.exists():
                 side.chmod(0o600)
@@ -278,5 +285,59 @@ class Store:
                     self.conn.execute(
                         "UPDATE prompts SET status = 'answered' WHERE id = ?", (prompt_id,)
                     )
+        except sqlite3.Error as exc:
+            raise _explain(self.path, exc) from None
+
+    # -- the parent's own changes: undo, edit, delete --
+
+    def delete_answer(self, session_id: str, answered_utc: str) -> None:
+        """Take back an answer (page "undo"); its prompt counts as unanswered again."""
+        self._delete_answers("session_id = ? AND answered_utc = ?", (session_id, answered_utc))
+
+    def delete_answer_id(self, answer_id: int) -> int:
+        """Delete answer ``answer_id``; returns how many were deleted (0 or 1)."""
+        return self._delete_answers("id = ?", (answer_id,))
+
+    def _delete_answers(self, where: str, params: Sequence[object]) -> int:
+        try:
+            with self.conn:
+                prompts = [
+                    r[0]
+                    for r in self.conn.execute(
+                        f"SELECT prompt_id FROM answers WHERE {where} AND prompt_id IS NOT NULL",
+                        params,
+                    )
+                ]
+                gone = self.conn.execute(f"DELETE FROM answers WHERE {where}", params).rowcount
+                for prompt_id in prompts:
+                    self.conn.execute(
+                        "UPDATE prompts SET status = 'expired' WHERE id = ? AND status = 'answered'"
+                        " AND NOT EXISTS (SELECT 1 FROM answers WHERE prompt_id = ? AND late = 0)",
+                        (prompt_id, prompt_id),
+                    )
+        except sqlite3.Error as exc:
+            raise _explain(self.path, exc) from None
+        return gone
+
+    def edit_answer(
+        self, answer_id: int, score: int, feelings: Sequence[str], edited_utc: str
+    ) -> int:
+        """Change answer ``answer_id`` (a mis-tap); returns how many were changed (0 or 1)."""
+        return self._write(
+            "UPDATE answers SET score = ?, feelings = ?, edited_utc = ? WHERE id = ?",
+            (int(score), ";".join(feelings), edited_utc, answer_id),
+        ).rowcount
+
+    def delete_session(self, session_id: str) -> int:
+        """Delete one session with its events, prompts and answers; returns 0 or 1."""
+        gone = self._write("DELETE FROM sessions WHERE id = ?", (session_id,)).rowcount
+        self.checkpoint()
+        return gone
+
+    def checkpoint(self) -> None:
+        """Fold the write-ahead log into the file and empty it (deleted rows leave no copy)."""
+        try:
+            self.conn.execute("VACUUM")
+            self.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
         except sqlite3.Error as exc:
             raise _explain(self.path, exc) from None

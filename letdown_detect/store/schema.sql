@@ -1,4 +1,4 @@
--- letdown session store, schema version 1.
+-- letdown session store, schema version 1 (db.MIGRATIONS adds the later steps).
 -- Times: *_utc are ISO 8601 UTC strings; *_s are seconds since the session start.
 -- Mood answers are health data: this file is created with mode 0600 and never leaves the machine.
 
@@ -50,6 +50,7 @@ CREATE TABLE answers (
     feelings     TEXT NOT NULL DEFAULT '',        -- ';'-separated
     channel      TEXT NOT NULL,                   -- page | terminal | diary | cli | import
     late         INTEGER NOT NULL DEFAULT 0       -- 1: answered after the prompt expired
+    -- version 2 adds: edited_utc TEXT (when the parent changed it afterwards, else NULL)
 );
 
 CREATE INDEX events_session ON events (session_id);

@@ -24,6 +24,7 @@ from .db import Store, StoreError
 #: Write operations a pending entry may name (the Store methods that write).
 WRITE_OPS = frozenset(
     {"add_session", "end_session", "add_event", "retract_event", "add_prompt", "add_answer"}
+    | {"delete_answer"}
 )
 
 
