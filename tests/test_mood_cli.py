@@ -322,5 +322,5 @@ def test_read_and_change_commands_refuse_a_database_that_does_not_exist(
     typo = tmp_path / "typo.db"
     code = cli.main([*argv, "--db", str(typo)])
     err = capsys.readouterr().err
-    assert code == 2 and f"{typo}: no session database there" in err
+    assert code == 2 and f"{typo}: no session store there" in err
     assert not typo.exists()

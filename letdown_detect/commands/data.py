@@ -14,6 +14,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from ._store_path import existing_store
+
 #: Tables exported, in order, with the column they are sorted by.
 TABLES = {"sessions": "start_utc", "events": "id", "prompts": "id", "answers": "id"}
 
@@ -50,10 +52,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _rows(db: Path) -> dict[str, list[dict[str, Any]]]:
-    from ..store.db import Store, StoreError
+    from ..store.db import Store
 
-    if not db.exists():
-        raise StoreError(db, "no session database there; check --db or $LETDOWN_DB")
+    existing_store(db)
     with Store(db) as store:
         return {
             name: [dict(r) for r in store.query(f"SELECT * FROM {name} ORDER BY {key}")]
@@ -143,8 +144,7 @@ def run_delete(args: argparse.Namespace) -> int:
     gone: list[Path] = []
     rescue = db.with_name(f"{db.name}.unsaved.jsonl")
     if args.session is not None:
-        if not db.exists():
-            raise StoreError(db, "no session database there; check --db or $LETDOWN_DB")
+        existing_store(db)
         with Store(db) as store:
             rows = store.query("SELECT recording_path FROM sessions WHERE id = ?", (args.session,))
             if not rows:
