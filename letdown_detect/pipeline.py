@@ -138,7 +138,7 @@ class Pipeline:
             volume_ml=self._main._volume,
             letdowns=self._letdowns,
             gaps=self._resampler.gaps,
-            steps_removed=sum(f._steps.removed + f.jumps_cut for f in self._flows),
+            steps_removed=sum(f.jumps_cut for f in self._flows),
         )
 
     def process(self, block: SampleBlock) -> list[Event]:
