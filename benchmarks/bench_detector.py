@@ -22,6 +22,7 @@ import gc
 import math
 import time
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -217,13 +218,64 @@ def memory_24h() -> list[tuple[float, float]]:
     return marks
 
 
+def corpus_table(folder: Path) -> pd.DataFrame:
+    """Per kind scores of any folder in the recording contract (``*.events.csv`` truth),
+    ours beside the 2-minute timer and PELT, with retracted live alerts per hour."""
+    from letdown_detect.model import Channel
+    from letdown_detect.recording import read_events, read_recording
+
+    rows: dict[str, list[tuple[Scores, Scores, Scores, int]]] = {}
+    for csv in sorted(folder.glob("*.csv")):
+        if csv.name.endswith(".events.csv"):
+            continue
+        rec = read_recording(csv)
+        truth = read_events(csv.with_name(csv.stem + ".events.csv"))
+        duration = float(rec.data["t_s"].iloc[-1])
+        pipeline = Pipeline(rec.channels, rec.meta.calibration)
+        done = [e for e in pipeline.process(rec.to_block()) + pipeline.flush() if e.complete]
+        ours = score_events([e for e in done if e.label == "letdown"], truth, duration)
+        retracted = sum(e.label == "retracted" for e in done)
+        pelt = score_events(pelt_baseline(rec)[0], truth, duration)
+        timer = score_events(timer_baseline(duration), truth, duration)
+        rows.setdefault(Channel(rec.channels[0]).kind, []).append((ours, timer, pelt, retracted))
+    rows["overall"] = [r for group in list(rows.values()) for r in group]
+    table = []
+    for name, group in rows.items():
+        ours = combine(r[0] for r in group)
+        table.append(
+            {
+                "group": name,
+                "sessions": len(group),
+                "letdowns": ours.tp + ours.fn,
+                "F1": ours.f1,
+                "recall": ours.recall,
+                "|onset err| med s": ours.median_abs_onset_error_s,
+                "latency med s": ours.latency_median_s,
+                "latency p95 s": ours.latency_p95_s,
+                "retracted/h": sum(r[3] for r in group) / (ours.duration_s / 3600.0),
+                "false alarms/h": ours.false_alarms_per_h,
+                "F1 timer": combine(r[1] for r in group).f1,
+                "F1 PELT": combine(r[2] for r in group).f1,
+            }
+        )
+    return pd.DataFrame(table).set_index("group")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sessions", type=int, default=200)
     parser.add_argument("--quick", action="store_true", help="skip speed and memory runs")
+    parser.add_argument("--corpus", type=Path, help="score this folder of recordings instead")
     args = parser.parse_args()
     pd.set_option("display.width", 200)
     pd.set_option("display.max_columns", 30)
+    if args.corpus is not None:
+        if not args.corpus.is_dir():
+            print(f"{args.corpus} is absent (e.g. ../shared is not here): nothing scored")
+            return
+        print(f"\nAccuracy on {args.corpus} (tolerance 15 s)\n")
+        print(corpus_table(args.corpus).round(3).to_string())
+        return
     results = [run_session(i, with_pelt=True) for i in range(args.sessions)]
     print(f"\nAccuracy over {args.sessions} simulated sessions (tolerance 15 s)\n")
     print(accuracy_table(results).round(3).to_string())

@@ -38,8 +38,9 @@ class DetectorConfig:
     """Flow channels: when more than this share of recent grid samples is exactly zero the
     sensor counts drops (each sample a whole drop or nothing): its impulses are the milk,
     so no spike is removed."""
-    cutoff_hz: float = 0.12
-    """Low-pass cut-off for flow channels, Hz (after the level smoother: sensor noise)."""
+    cutoff_hz: float = 0.15
+    """Low-pass cut-off for flow channels, Hz: the smoother already removed spurts and ripple,
+    so this only trades sensor noise against latency."""
     cumulative_cutoff_hz: float = 0.1
     """Low-pass cut-off for differentiated channels (volume, weight, pressure), Hz: lower,
     because differentiating amplifies sensor noise and quantisation."""

@@ -6,7 +6,12 @@ import numpy as np
 import pytest
 
 from letdown_detect.errors import ConfigError
-from letdown_detect.sources.simulate import ARTIFACTS, SimConfig, corpus_config, simulate_session
+from letdown_detect.sources.simulate import (
+    DEFAULT_ARTIFACTS,
+    SimConfig,
+    corpus_config,
+    simulate_session,
+)
 
 
 def test_same_seed_same_session_and_different_seed_differs() -> None:
@@ -63,7 +68,7 @@ def test_corpus_mixes_every_kind_rate_and_artifact() -> None:
     assert {c.kind for c in configs} == {"flow_ml_s", "volume_ml", "weight_g", "pressure_pa"}
     assert {c.sample_rate_hz for c in configs} == {10.0, 20.0, 50.0, 100.0}
     assert any(c.double for c in configs) and any(c.letdowns == 0 for c in configs)
-    assert any(c.artifacts == frozenset(ARTIFACTS) for c in configs)
+    assert any(c.artifacts == DEFAULT_ARTIFACTS for c in configs)
 
 
 @pytest.mark.parametrize(

@@ -38,7 +38,9 @@ def _stages():
         "median": lambda: RollingStat(25),
         "opening": lambda: RollingStat(3, "min"),
         "max": lambda: RollingStat(301, "max"),
-        "steps": lambda: StepRemover(8.0, 5, 50),
+        "steps": lambda: StepRemover(
+            8.0, 5, 50
+        ),  # kept: a standalone stage (no longer in the chain)
         "flow_cumulative": lambda: FlowEstimator("weight_g", 1 / 1.03, cfg),
         "flow_direct": lambda: FlowEstimator("flow_ml_s", 1.0, cfg),
     }

@@ -32,6 +32,8 @@ FLOW_STATE = np.dtype(
         ("peak_exc_ml", "f8"),  # largest displacement of the level in the excursion, mL
         ("dev_z", "f8"),  # running mean square of the deviation from the flow estimate:
         ("dev_n", "f8"),  # weighted sum and samples (bias-corrected EwMean)
+        ("spike_z", "f8"),  # running mean square of the spike test's deviation
+        ("spike_n", "f8"),
         ("zero_z", "f8"),  # running share of exactly-zero samples (drop counters)
         ("zero_n", "f8"),
         ("out_ml_s", "f8"),  # newest output, mL/s
@@ -145,7 +147,7 @@ class FlowEstimator:
         margin) plus low-pass delay, s."""
         rate = self.params.rate_hz
         smoother = (self._weights.size - 1) / 2 / rate
-        extra = self._knobs.margin if self._cumulative else 1  # samples
+        extra = self._knobs.margin + 1 if self._cumulative else 1  # samples
         return smoother + extra / rate + self._lowpass.delay_s
 
     @property
@@ -160,6 +162,7 @@ class FlowEstimator:
             "flow": self._state.copy(),
             "raw": self._raw.copy(),
             "levels": self._levels.copy(),
+            "three": self._three.copy(),
             "recent": self._recent.copy(),
             "zi": None if self._lowpass._zi is None else self._lowpass._zi.copy(),
         }
@@ -168,7 +171,7 @@ class FlowEstimator:
     def state(self, saved: dict[str, np.ndarray]) -> None:
         self._state = saved["flow"].copy()
         self._raw, self._levels = saved["raw"].copy(), saved["levels"].copy()
-        self._recent = saved["recent"].copy()
+        self._recent, self._three = saved["recent"].copy(), saved["three"].copy()
         self._lowpass._zi = None if saved["zi"] is None else saved["zi"].copy()
 
     def reset(self) -> None:
@@ -241,9 +244,9 @@ class FlowEstimator:
         self._lowpass.reset()
         self._recent = np.zeros(self._window)  # newest inputs (a median window), mL or mL/s
         self._raw = np.zeros(self._weights.size)  # newest inputs the smoother weighs
-        # Cumulative: the smoothed levels and flows of the last margin + 1 samples;
-        # direct: the last three raw samples (the spike test's window).
-        self._levels = np.zeros((2, max(self._knobs.margin + 1, 3)))
+        self._three = np.zeros(3)  # newest three inputs (the spike test's window)
+        # The smoothed levels and flows of the last margin + 1 samples (cumulative).
+        self._levels = np.zeros((2, self._knobs.margin + 1))
 
     def _run(self, x: np.ndarray, scale: float) -> np.ndarray:
         """Smoothed flow (mL/s) of the samples of ``x`` (times ``scale``: mL or mL/s) up
@@ -254,7 +257,7 @@ class FlowEstimator:
             self._lowpass._zi = self._lowpass._zi_step * first
         zi = self._lowpass._zi if self._lowpass._zi is not None else np.zeros((1, 2))
         n = self._kernel(
-            self._knobs, scale, self._state, self._recent, self._raw, self._weights,
+            self._knobs, scale, self._state, self._recent, self._three, self._raw, self._weights,
             self._levels, self._lowpass._sos, zi, x, raw,
         )  # fmt: skip
         return raw[:n]
@@ -290,7 +293,36 @@ def _ew(z: float, n: float, keep: float, log_keep: float, x: float):
 
 
 @kernel
-def _cumulative_run(knobs, scale, state, recent, raw, weights, levels, sos, zi, x, out) -> int:
+def _despike(knobs, st, three, v: float, counting: bool) -> float:
+    """The sample before ``v``, or the median of it and its neighbours when it stands
+    further out than ``spike_k`` typical deviations: a one-sample spike (a bubble, an
+    ADC glitch, a knock) that no milk flow or level can make. Never for a sensor that
+    counts drops (``counting``): there the impulses are the milk."""
+    n = st.fed
+    if n == 0:
+        three[:] = v
+    prev, mid = three[(n - 2) % 3], three[(n - 1) % 3]
+    three[n % 3] = v
+    med = max(min(prev, mid), min(max(prev, mid), v))  # median of three
+    dev = mid - med
+    # A tenth of the noise time constant of the stream measures its typical deviation.
+    known = st.spike_n * -knobs.log_keep >= 0.1
+    mean_sq = st.spike_z / -math.expm1(st.spike_n * knobs.log_keep) if known else 0.0
+    bar = knobs.spike_k * math.sqrt(mean_sq)
+    if not counting and known and abs(dev) > bar:
+        st.cut += 1
+        return med
+    if not known or abs(dev) <= bar:  # spikes do not raise the bar they are judged by
+        st.spike_z, st.spike_n, _ = _ew(
+            st.spike_z, st.spike_n, knobs.keep, knobs.log_keep, dev * dev
+        )
+    return mid
+
+
+@kernel
+def _cumulative_run(
+    knobs, scale, state, recent, three, raw, weights, levels, sos, zi, x, out
+) -> int:
     """Smoothed level, differentiated, artifacts held over, low-passed: flow of a
     cumulative channel, mL/s. Stops at the first missing sample; returns how many it
     took (the output is ``margin`` samples late: an artifact seen now is cut out from
@@ -304,7 +336,7 @@ def _cumulative_run(knobs, scale, state, recent, raw, weights, levels, sos, zi, 
             return i
         n = st.fed
         _remember(st, recent, v)
-        level = _smooth(st, raw, weights, v)
+        level = _smooth(st, raw, weights, _despike(knobs, st, three, v, False))
         if n == 0:
             st.level_ml = level
             levels[0, :] = level
@@ -353,7 +385,7 @@ def _cumulative_run(knobs, scale, state, recent, raw, weights, levels, sos, zi, 
 
 
 @kernel
-def _direct_run(knobs, scale, state, recent, raw, weights, levels, sos, zi, x, out) -> int:
+def _direct_run(knobs, scale, state, recent, three, raw, weights, levels, sos, zi, x, out) -> int:
     """Spikes replaced, smoothed, low-passed: flow of a flow channel, mL/s (one sample
     late: a spike is known once the sample after it is). Stops at the first missing
     sample; returns how many it took."""
@@ -364,23 +396,11 @@ def _direct_run(knobs, scale, state, recent, raw, weights, levels, sos, zi, x, o
             return i
         n = st.fed
         _remember(st, recent, v)
-        if n == 0:
-            levels[0, :] = v
-        prev, mid = levels[0, (n - 2) % 3], levels[0, (n - 1) % 3]
-        levels[0, n % 3] = v
-        med = max(min(prev, mid), min(max(prev, mid), v))  # median of three
-        dev = mid - med
         st.zero_z, st.zero_n, zeros = _ew(
             st.zero_z, st.zero_n, knobs.keep, knobs.log_keep, 1.0 if v == 0.0 else 0.0
         )
-        mean_sq = st.dev_z / -math.expm1(st.dev_n * knobs.log_keep) if st.dev_n > 0 else 0.0
-        bar = knobs.spike_k * math.sqrt(mean_sq)
         # A drop counter reads mostly zeros and whole drops: its impulses are the milk.
-        if zeros <= knobs.impulsive_share and abs(dev) > bar and mean_sq > 0.0:
-            mid = med  # an isolated spike: a bubble, not flow
-            st.cut += 1
-        clipped = min(dev * dev, bar * bar) if mean_sq > 0.0 else dev * dev
-        st.dev_z, st.dev_n, _ = _ew(st.dev_z, st.dev_n, knobs.keep, knobs.log_keep, clipped)
-        st.fed = n + 1
+        mid = _despike(knobs, st, three, v, zeros > knobs.impulsive_share)
         out[i] = sos_push(sos, zi, _smooth(st, raw, weights, mid))
+        st.fed = n + 1
     return x.size
