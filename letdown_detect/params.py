@@ -23,8 +23,6 @@ class DetectorConfig:
     """Silence between samples still bridged on the grid, s; longer is a gap."""
     max_fill_s: float = 60.0
     """Longest gap whose flow is inferred from the samples around it, s."""
-    median_s: float = 1.5
-    """Window of the robust levels a bridged gap is drawn between, s."""
     ripple_min_hz: float = 0.6
     """Slowest pump cycle, Hz (35 cycles/min). The level smoother averages over whole
     cycles of it three times over (a triangular-squared, B-spline kernel of three
@@ -44,11 +42,12 @@ class DetectorConfig:
     cumulative_cutoff_hz: float = 0.1
     """Low-pass cut-off for differentiated channels (volume, weight, pressure), Hz: lower,
     because differentiating amplifies sensor noise and quantisation."""
-    max_step_ml_s: float = 3.0
+    max_step_ml_s: float = 1.5
     """Cumulative channels: the smoothed flow leaving the flow estimate by more than this
-    is an artifact, mL/s. Milk ejection raises mean flow by at most about 2 mL/s per side
-    within seconds (Prime et al. 2011); a hand (tens of grams), a lift or a tare moves the
-    smoothed level several times faster."""
+    is an artifact, mL/s. Milk ejection raises mean flow to 0.035-0.6 mL/s over 3-25 s
+    (Prime et al. 2011), which leaves the lagging estimate by at most about 0.7 mL/s; a
+    hand (tens of grams for a fraction of a second), a lift or a tare moves the smoothed
+    level several times faster."""
     artifact_k: float = 8.0
     """... or by more than this many of the stream's own typical deviations (ripple and
     noise left after smoothing), whichever is more."""

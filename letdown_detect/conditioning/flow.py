@@ -61,7 +61,6 @@ class FlowParams(Protocol):
     """The settings a flow estimator reads (see ``DetectorConfig`` for units and meaning)."""
 
     rate_hz: float
-    median_s: float
     ripple_min_hz: float
     spike_k: float
     impulsive_share: float
@@ -119,8 +118,8 @@ class FlowEstimator:
         self.params = params
         rate = params.rate_hz
         self._cumulative = Channel(channel).is_cumulative
-        self._window = max(1, round(params.median_s * rate) | 1)  # bridge levels, samples
         self._weights = smoother_kernel(params.ripple_min_hz, rate)
+        self._window = self._weights.size  # samples each side a gap's bridge is drawn from
         keep = math.exp(-1.0 / (params.noise_tau_s * rate))
         self._knobs = FlowKnobs(
             rate_hz=float(rate),
@@ -184,8 +183,8 @@ class FlowEstimator:
     def process(self, t_s: np.ndarray, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Feed grid samples (NaN = missing); get ``(t_s, flow_ml_s)``.
 
-        A gap is bridged once a median window of samples after it has arrived,
-        so output may trail the input by the gap plus ``median_s``.
+        A gap is bridged once a smoother's worth of samples after it has arrived, so
+        output may trail the input by the gap plus three slowest pump cycles.
         """
         if self._pending_t is None:  # the common case: runs of finite samples
             flow = self._run(x, self._scale)
@@ -212,9 +211,10 @@ class FlowEstimator:
             if start > pos:
                 out[pos:start] = self._run(x[pos:start], 1.0)
             pos = stop
-            recent = self._recent[
-                : min(int(self._state[0]["fed"]), window)
-            ]  # only its median counts
+            fed = int(self._state[0]["fed"])
+            recent = self._recent if fed >= window else self._recent[:fed]
+            if fed >= window:  # oldest first
+                recent = np.roll(recent, -(fed % window))
             if stop - start > max_fill or recent.size == 0:
                 self._restart()  # flow across a long gap is unknown
                 continue
@@ -224,9 +224,10 @@ class FlowEstimator:
                 self._pending_t, self._pending_x = t[start:], x[start:]
                 return t[:start], out[:start]
             after = after[: int(np.argmin(np.isfinite(np.append(after, np.nan))))]
-            # Bridge between robust levels on either side (medians, centred in time), so a
-            # pump spurt at the gap's edge does not tilt the bridge.
-            x0, x1 = float(np.median(recent)), float(np.median(after))
+            # Bridge between ripple-free levels on either side: the smoother's own
+            # weighted means over whole pump cycles (centred in time). A median or a short
+            # mean of a rippling level depends on the ripple's phase at the gap's edge.
+            x0, x1 = self._level_of(recent), self._level_of(after)
             i0 = start - (recent.size + 1) / 2
             i1 = stop + (after.size - 1) / 2
             fill = x0 + (x1 - x0) * (np.arange(start, stop) - i0) / (i1 - i0)
@@ -235,6 +236,13 @@ class FlowEstimator:
             out[pos:] = self._run(x[pos:], 1.0)
         return t, out
 
+    def _level_of(self, x: np.ndarray) -> float:
+        """Ripple-free level of consecutive samples: the smoother's weighted mean when there
+        are enough of them (its kernel is symmetric: centred in the middle), else the mean."""
+        if x.size == self._weights.size:
+            return float(np.dot(self._weights, x))
+        return float(np.mean(x))
+
     def _restart(self) -> None:
         """Filters start afresh with the next sample (at reset, or after a long gap)."""
         cut = int(self._state[0]["cut"])
@@ -242,7 +250,7 @@ class FlowEstimator:
         self._state[0]["cut"] = cut
         self._state[0]["last_on"] = -(1 << 40)
         self._lowpass.reset()
-        self._recent = np.zeros(self._window)  # newest inputs (a median window), mL or mL/s
+        self._recent = np.zeros(self._window)  # newest inputs (a smoother's worth), mL or mL/s
         self._raw = np.zeros(self._weights.size)  # newest inputs the smoother weighs
         self._three = np.zeros(3)  # newest three inputs (the spike test's window)
         # The smoothed levels and flows of the last margin + 1 samples (cumulative).
@@ -280,7 +288,7 @@ def _smooth(st, raw, weights, v: float) -> float:
 
 @kernel
 def _remember(st, recent, v: float) -> None:
-    """Keep the newest inputs (a median window of them) for bridging a gap."""
+    """Keep the newest inputs (a smoother's worth of them) for bridging a gap."""
     recent[st.fed % recent.size] = v
 
 
