@@ -63,6 +63,9 @@ class DetectorConfig:
     displacement (plus the milk expected meanwhile)."""
     baseline_s: float = 30.0
     """Look-back for the flow a rise starts from (rolling minimum), s."""
+    lookback_s: float = 120.0
+    """How far before the detection the onset look-back may search, beyond the baseline
+    window, s: a slow rise (up to 25 s) is found from its foot with room to spare."""
     dip_s: float = 5.0
     """Dips in the flow estimate shorter than this are ignored by the baseline, s."""
     noise_tau_s: float = 60.0
@@ -81,6 +84,9 @@ class DetectorConfig:
     """How long the rise must stay above threshold before it is reported, s."""
     rearm_frac: float = 0.15
     """A new letdown needs flow to fall this fraction of the last rise below its peak."""
+    rearm_threshold_frac: float = 0.5
+    """... and at least this fraction of the threshold it was detected with (noise alone
+    must not re-arm it)."""
     min_interval_s: float = 30.0
     """Shortest time between two letdown onsets, s."""
     onset_frac: float = 0.1

@@ -11,6 +11,15 @@ from ..errors import ConfigError
 from .rolling import extreme_push, extreme_state, median_push, median_state
 
 
+def copied(state):
+    """A deep copy of a stage's state (arrays, and tuples or dicts of them; None kept)."""
+    if isinstance(state, dict):
+        return {k: copied(v) for k, v in state.items()}
+    if isinstance(state, tuple):
+        return tuple(copied(v) for v in state)
+    return None if state is None else state.copy()
+
+
 class SosFilter:
     """Causal Butterworth low-pass in second-order sections, state carried in ``zi``.
 
@@ -53,6 +62,15 @@ class SosFilter:
         """Back to the just-built state; the next sample seeds the filter (no start-up ramp)."""
         self._zi: np.ndarray | None = None
 
+    @property
+    def state(self) -> np.ndarray | None:
+        """The sections' delays (``zi``/``zf`` as in scipy), a copy; None before a sample."""
+        return copied(self._zi)
+
+    @state.setter
+    def state(self, zi: np.ndarray | None) -> None:
+        self._zi = copied(zi)
+
     def process(self, x: np.ndarray) -> np.ndarray:
         """Filter a chunk of finite samples; returns a new array of the same length."""
         if x.size == 0:
@@ -69,7 +87,8 @@ def butter_sos(order: int, cutoff_hz: float, sample_rate_hz: float) -> np.ndarra
     transform with a pre-warped cut-off: the same response as ``scipy.signal.butter(...,
     output="sos")`` without importing scipy.signal (about 1 s of start-up).
 
-    >>> bool(np.allclose(butter_sos(2, 1.0, 10.0).sum(axis=1)[0], 2.0))
+    >>> sos = butter_sos(4, 1.0, 10.0)  # unit gain at 0 Hz, section by section
+    >>> bool(np.allclose(sos[:, :3].sum(axis=1) / sos[:, 3:].sum(axis=1), 1.0))
     True
     """
     if order < 2 or order % 2:
@@ -139,6 +158,15 @@ class EwMean:
         """Forget the mean."""
         self._state = np.zeros(2)  # [weighted sum, samples seen]
 
+    @property
+    def state(self) -> np.ndarray:
+        """[weighted sum, samples seen], a copy (restore by assigning it)."""
+        return copied(self._state)
+
+    @state.setter
+    def state(self, saved: np.ndarray) -> None:
+        self._state = copied(saved)
+
     def process(self, x: np.ndarray) -> np.ndarray:
         """Running means after each sample of the chunk."""
         out = np.empty(x.size)
@@ -194,6 +222,15 @@ class RollingStat:
             self._state = median_state(self.window)
         else:
             self._state = extreme_state(self.window, self.stat == "max")
+
+    @property
+    def state(self) -> tuple[np.ndarray, ...]:
+        """The window's arrays (see ``rolling.py``), copies (restore by assigning them)."""
+        return copied(self._state)
+
+    @state.setter
+    def state(self, saved: tuple[np.ndarray, ...]) -> None:
+        self._state = copied(saved)
 
     def process(self, x: np.ndarray) -> np.ndarray:
         """The statistic after each sample of the chunk (finite samples only)."""

@@ -17,7 +17,7 @@ import numpy as np
 
 from .._compiled import kernel
 from ..model import Channel
-from .filters import SosFilter, sos_push
+from .filters import SosFilter, copied, sos_push
 
 #: Running state of one flow estimator (``FlowEstimator.state``), by name.
 FLOW_STATE = np.dtype(
@@ -155,23 +155,28 @@ class FlowEstimator:
         return int(self._state[0]["cut"])
 
     @property
-    def state(self) -> dict[str, np.ndarray]:
-        """The running state (copies), for inspection or ``state = saved`` later."""
-        return {
-            "flow": self._state.copy(),
-            "raw": self._raw.copy(),
-            "levels": self._levels.copy(),
-            "three": self._three.copy(),
-            "recent": self._recent.copy(),
-            "zi": None if self._lowpass._zi is None else self._lowpass._zi.copy(),
-        }
+    def state(self) -> dict[str, object]:
+        """The running state (copies): the ``FLOW_STATE`` record, the rings, the low-pass
+        ``zi`` and any gap still waiting to be bridged. Restore by assigning it."""
+        return copied(
+            {
+                "flow": self._state,
+                "raw": self._raw,
+                "levels": self._levels,
+                "recent": self._recent,
+                "three": self._three,
+                "zi": self._lowpass._zi,
+                "pending": (self._pending_t, self._pending_x),
+            }
+        )
 
     @state.setter
-    def state(self, saved: dict[str, np.ndarray]) -> None:
-        self._state = saved["flow"].copy()
-        self._raw, self._levels = saved["raw"].copy(), saved["levels"].copy()
-        self._recent, self._three = saved["recent"].copy(), saved["three"].copy()
-        self._lowpass._zi = None if saved["zi"] is None else saved["zi"].copy()
+    def state(self, saved: dict[str, object]) -> None:
+        saved = copied(saved)
+        self._state, self._raw, self._levels = saved["flow"], saved["raw"], saved["levels"]
+        self._recent, self._three = saved["recent"], saved["three"]
+        self._lowpass._zi = saved["zi"]
+        self._pending_t, self._pending_x = saved["pending"]
 
     def reset(self) -> None:
         """Back to the just-built state."""
