@@ -36,7 +36,7 @@ class DetectorConfig:
     """Flow channels: when more than this share of recent grid samples is exactly zero the
     sensor counts drops (each sample a whole drop or nothing): its impulses are the milk,
     so no spike is removed."""
-    cutoff_hz: float = 0.15
+    cutoff_hz: float = 0.2
     """Low-pass cut-off for flow channels, Hz: the smoother already removed spurts and ripple,
     so this only trades sensor noise against latency."""
     cumulative_cutoff_hz: float = 0.1
@@ -51,9 +51,10 @@ class DetectorConfig:
     artifact_k: float = 8.0
     """... or by more than this many of the stream's own typical deviations (ripple and
     noise left after smoothing), whichever is more."""
-    artifact_margin_s: float = 1.0
+    artifact_margin_s: float = 0.5
     """Flow is held from this long before an artifact is seen to this long after it ends,
-    s: the smoother spreads a step over 3/ripple_min_hz, and its tails are below the bar."""
+    s: the smoother spreads a step over 3/ripple_min_hz, and the first part of its
+    leading tail is below the bar (a hand's tens of grams cross it within about 0.5 s)."""
     touch_s: float = 10.0
     """Longest excursion of the level (a hand on the bottle 0.2-3 s, the bottle lifted to
     look at it 2-8 s) that ends when the level returns to where it was, s; a level still
@@ -82,6 +83,13 @@ class DetectorConfig:
     """Rise needed as a fraction of the flow it starts from (later letdowns ride on flow)."""
     confirm_s: float = 0.3
     """How long the rise must stay above threshold before it is reported, s."""
+    weak_confirm_s: float = 3.0
+    """A rise less than ``strong_rise`` thresholds high must stay above the threshold this
+    long before it is announced, s: a noise swing or the echo of an artifact crosses the
+    bar for a second or two and falls back (it would be retracted after the parent was
+    already notified); milk ejection keeps rising for 3-25 s."""
+    strong_rise: float = 1.5
+    """A rise this many thresholds high is announced after ``confirm_s``."""
     rearm_frac: float = 0.15
     """A new letdown needs flow to fall this fraction of the last rise below its peak."""
     rearm_threshold_frac: float = 0.5

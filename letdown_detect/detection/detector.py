@@ -80,6 +80,8 @@ class DetectorKnobs(NamedTuple):
     keep: float  # EwMean decay per sample (noise_tau_s)
     window: int  # baseline_s, samples (odd)
     confirm: int  # confirm_s, samples
+    weak_confirm: int  # weak_confirm_s, samples
+    strong_rise: float
     lag: int  # noise_lag_s, samples
 
 
@@ -114,6 +116,8 @@ class LetdownDetector:
             keep=math.exp(-1.0 / (config.noise_tau_s * rate)),  # as EwMean's
             window=window,
             confirm=max(1, round(config.confirm_s * rate)),
+            weak_confirm=max(1, round(config.weak_confirm_s * rate)),
+            strong_rise=float(config.strong_rise),
             lag=max(1, round(config.noise_lag_s * rate)),
         )
         self.reset()
@@ -299,9 +303,14 @@ def _detector_run(
         p = n % (2 * lag)
         d2 = x - 2.0 * lagged[(p + lag) % (2 * lag)] + lagged[p]
         lagged[p] = x
-        st.noise_z = keep * st.noise_z + (1.0 - keep) * (d2 * d2)  # bias-corrected EwMean
-        st.noise_n += 1.0
-        sigma = math.sqrt(st.noise_z / -math.expm1(st.noise_n * log_keep) / 6.0)
+        # Measured on settled flow only: the filters' start-up transient (the smoother
+        # seeded with one rippling sample) would dominate a mean square for many minutes.
+        mean_sq = st.noise_z / -math.expm1(st.noise_n * log_keep) if st.noise_n > 0 else 0.0
+        if ti - 2 * lag / knobs.rate_hz >= st.settled_t:  # its lagged samples settled too
+            st.noise_z = keep * st.noise_z + (1.0 - keep) * (d2 * d2)  # bias-corrected EwMean
+            st.noise_n += 1.0
+            mean_sq = st.noise_z / -math.expm1(st.noise_n * log_keep)
+        sigma = math.sqrt(mean_sq / 6.0)
         st.volume_ml += max(x, 0.0) / knobs.rate_hz
         st.last_t = ti
         slot = n % size
@@ -321,7 +330,8 @@ def _detector_run(
             base = max(since if age < window else lowest, 0.0)
             threshold = max(max(knobs.min_rise_ml_s, knobs.noise_k * sigma), knobs.rel_rise * base)
             run = st.run + 1 if x - base > threshold else 0
-            if run >= confirm:
+            strong = x - base > knobs.strong_rise * threshold
+            if (run >= confirm and strong) or run >= knobs.weak_confirm:
                 st.run, st.armed, st.event = 0, False, _DETECTED
                 st.rise_base, st.rise_threshold = base, threshold
                 return i
