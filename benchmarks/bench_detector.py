@@ -48,6 +48,7 @@ class Result:
     samples: int
     seconds: float
     pelt_seconds: float
+    retracted: int = 0
 
 
 def clean_recording(sim: Simulation) -> Recording:
@@ -83,6 +84,14 @@ def oracle_latencies(sim: Simulation, delay_s: float) -> np.ndarray:
     return np.array(out)
 
 
+def detect_counting_retractions(rec: Recording) -> tuple[list[Event], int]:
+    """Complete letdowns of a recording, and how many detections were announced live and
+    then retracted (they reached the parent: a notification and a mood prompt)."""
+    pipeline = Pipeline(rec.channels, rec.meta.calibration)
+    done = [e for e in pipeline.process(rec.to_block()) + pipeline.flush() if e.complete]
+    return [e for e in done if e.label == "letdown"], sum(e.label == "retracted" for e in done)
+
+
 def timer_baseline(duration_s: float) -> list[Event]:
     """A 2-phase pump's assumption: one letdown at the 2-minute switch."""
     return [Event(120.0, 120.0, 0.0, "timer", 1.0, end_s=duration_s)] if duration_s > 120 else []
@@ -114,6 +123,7 @@ def run_session(index: int, with_pelt: bool) -> Result:
     start = time.perf_counter()
     events = detect_recording(rec)
     seconds = time.perf_counter() - start
+    retracted = detect_counting_retractions(rec)[1]
     delay = Pipeline(rec.channels, rec.meta.calibration).delay_s
     pelt, pelt_seconds = (None, 0.0)
     if with_pelt:
@@ -129,6 +139,7 @@ def run_session(index: int, with_pelt: bool) -> Result:
         samples=len(rec.data) * len(rec.channels),
         seconds=seconds,
         pelt_seconds=pelt_seconds,
+        retracted=retracted,
     )
 
 
@@ -161,6 +172,7 @@ def accuracy_table(results: list[Result]) -> pd.DataFrame:
             "latency p95 s": ours.latency_p95_s,
             "oracle med s": float(np.median(oracle)) if oracle.size else math.nan,
             "oracle p95 s": float(np.percentile(oracle, 95)) if oracle.size else math.nan,
+            "retracted/h": sum(r.retracted for r in group) / (ours.duration_s / 3600.0),
             "false alarms/h": ours.false_alarms_per_h,
             "F1 timer": combine(r.timer for r in group).f1,
         }
@@ -231,10 +243,8 @@ def corpus_table(folder: Path) -> pd.DataFrame:
         rec = read_recording(csv)
         truth = read_events(csv.with_name(csv.stem + ".events.csv"))
         duration = float(rec.data["t_s"].iloc[-1])
-        pipeline = Pipeline(rec.channels, rec.meta.calibration)
-        done = [e for e in pipeline.process(rec.to_block()) + pipeline.flush() if e.complete]
-        ours = score_events([e for e in done if e.label == "letdown"], truth, duration)
-        retracted = sum(e.label == "retracted" for e in done)
+        found, retracted = detect_counting_retractions(rec)
+        ours = score_events(found, truth, duration)
         pelt = score_events(pelt_baseline(rec)[0], truth, duration)
         timer = score_events(timer_baseline(duration), truth, duration)
         rows.setdefault(Channel(rec.channels[0]).kind, []).append((ours, timer, pelt, retracted))

@@ -47,6 +47,7 @@ class FlowKnobs(NamedTuple):
 
     rate_hz: float
     margin: int  # artifact_margin_s, samples
+    lead: int  # half the smoother's length, samples: how early an artifact's tail begins
     touch: int  # touch_s, samples
     max_step_ml_s: float
     artifact_k: float
@@ -124,6 +125,7 @@ class FlowEstimator:
         self._knobs = FlowKnobs(
             rate_hz=float(rate),
             margin=max(0, round(params.artifact_margin_s * rate)),
+            lead=(self._weights.size - 1) // 2,
             touch=max(1, round(params.touch_s * rate)),
             max_step_ml_s=float(params.max_step_ml_s),
             artifact_k=float(params.artifact_k),
@@ -258,8 +260,9 @@ class FlowEstimator:
         self._recent = np.zeros(self._window)  # newest inputs (a smoother's worth), mL or mL/s
         self._raw = np.zeros(self._weights.size)  # newest inputs the smoother weighs
         self._three = np.zeros(3)  # newest three inputs (the spike test's window)
-        # The smoothed levels and flows of the last margin + 1 samples (cumulative).
-        self._levels = np.zeros((2, self._knobs.margin + 1))
+        # Smoothed level, its flow and the output of the newest margin + lead + 1 samples
+        # (cumulative): what they were before an artifact's leading tail began.
+        self._levels = np.zeros((3, self._knobs.margin + self._knobs.lead + 1))
 
     def _run(self, x: np.ndarray, scale: float) -> np.ndarray:
         """Smoothed flow (mL/s) of the samples of ``x`` (times ``scale``: mL or mL/s) up
@@ -354,6 +357,7 @@ def _cumulative_run(
             st.level_ml = level
             levels[0, :] = level
             levels[1, :] = 0.0
+            levels[2, :] = 0.0
         d = (level - st.level_ml) * knobs.rate_hz  # flow, mL/s, ripple already gone
         st.level_ml = level
         slot = n % ring
@@ -369,8 +373,10 @@ def _cumulative_run(
         if not st.gate_on:
             if abs(dev) > bar:
                 st.gate_on, st.gate_start, st.cut = True, n, st.cut + 1
-                st.level0_ml = levels[0, (n - m) % ring]  # before its leading tail
-                st.held_ml_s, st.peak_exc_ml = st.out_ml_s, 0.0
+                # Level and flow from before its leading tail: the smoother lets an
+                # artifact in up to half its length before the bar sees it.
+                st.level0_ml = levels[0, (n - m - knobs.lead) % ring]
+                st.held_ml_s, st.peak_exc_ml = levels[2, (n - knobs.lead) % ring], 0.0
             elif abs(dev) <= 0.5 * bar:
                 # Only samples well inside the bar measure it: a transient the bar is
                 # still catching up with must not raise it (it would chase the artifact).
@@ -379,7 +385,8 @@ def _cumulative_run(
                 )
         if st.gate_on:
             st.last_on = n
-            expected = st.level0_ml + st.held_ml_s * (n - st.gate_start + m) / knobs.rate_hz
+            since = n - st.gate_start + m + knobs.lead  # samples since level0
+            expected = st.level0_ml + st.held_ml_s * since / knobs.rate_hz
             away = abs(level - expected)
             st.peak_exc_ml = max(st.peak_exc_ml, away)
             back = away <= knobs.return_frac * st.peak_exc_ml and abs(dev) <= bar
@@ -393,6 +400,7 @@ def _cumulative_run(
         if j < 0:
             g = 0.0
         st.out_ml_s = sos_push(sos, zi, g)
+        levels[2, slot] = st.out_ml_s
         out[i] = st.out_ml_s
     return x.size
 
