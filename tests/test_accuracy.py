@@ -61,7 +61,7 @@ def test_pinned_detections_on_seeded_sessions(kind: str, onsets: tuple[float, ..
 
 PINNED: dict[str, tuple[list[int], list[int]]] = {
     # Moved by the linear-first conditioning (issue 12): B-spline smoother + artifact hold.
-    "flow_ml_s": ([44, 231, 400], [49, 238, 405]),
-    "weight_g": ([69, 262], [78, 271]),
+    "flow_ml_s": ([44, 231, 400], [49, 237, 405]),
+    "weight_g": ([69, 261], [78, 270]),
     "pressure_pa": ([94], [102]),
 }

@@ -306,7 +306,10 @@ def _detector_run(
         # Measured on settled flow only: the filters' start-up transient (the smoother
         # seeded with one rippling sample) would dominate a mean square for many minutes.
         mean_sq = st.noise_z / -math.expm1(st.noise_n * log_keep) if st.noise_n > 0 else 0.0
-        if ti - 2 * lag / knobs.rate_hz >= st.settled_t:  # its lagged samples settled too
+        # And only while armed: during a detected rise the second difference measures the
+        # rise's own curvature, and would raise the bar for the next letdown.
+        settled = ti - 2 * lag / knobs.rate_hz >= st.settled_t  # its lagged samples too
+        if settled and st.armed:
             st.noise_z = keep * st.noise_z + (1.0 - keep) * (d2 * d2)  # bias-corrected EwMean
             st.noise_n += 1.0
             mean_sq = st.noise_z / -math.expm1(st.noise_n * log_keep)
