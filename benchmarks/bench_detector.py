@@ -1,6 +1,7 @@
 """Accuracy, latency, speed and memory of the letdown detector, with baselines.
 
-Run: ``python benchmarks/bench_detector.py [--sessions 200] [--quick]``
+Run: ``python benchmarks/bench_detector.py [--sessions 200] [--quick] [--sensor-models]``
+(or ``--corpus DIR`` to score a folder of recordings with annotations)
 
 Prints tables:
 1. accuracy over a simulated corpus (fixed seeds) mixing every channel kind,
@@ -21,7 +22,7 @@ import argparse
 import gc
 import math
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -29,10 +30,16 @@ import pandas as pd
 import psutil
 
 from letdown_detect.model import Event
+from letdown_detect.params import DetectorConfig
 from letdown_detect.pipeline import Pipeline, detect_recording, flow_frame, ml_per_unit
 from letdown_detect.recording import Recording
 from letdown_detect.research.evaluate import Scores, combine, score_events
-from letdown_detect.sources.simulate import Simulation, corpus_config, simulate_session
+from letdown_detect.sources.simulate import (
+    ARTIFACTS,
+    Simulation,
+    corpus_config,
+    simulate_session,
+)
 
 ORACLE_SIGMAS = 3.0
 
@@ -84,10 +91,12 @@ def oracle_latencies(sim: Simulation, delay_s: float) -> np.ndarray:
     return np.array(out)
 
 
-def detect_counting_retractions(rec: Recording) -> tuple[list[Event], int]:
+def detect_counting_retractions(
+    rec: Recording, config: DetectorConfig | None = None
+) -> tuple[list[Event], int]:
     """Complete letdowns of a recording, and how many detections were announced live and
     then retracted (they reached the parent: a notification and a mood prompt)."""
-    pipeline = Pipeline(rec.channels, rec.meta.calibration)
+    pipeline = Pipeline(rec.channels, rec.meta.calibration, config)
     done = [e for e in pipeline.process(rec.to_block()) + pipeline.flush() if e.complete]
     return [e for e in done if e.label == "letdown"], sum(e.label == "retracted" for e in done)
 
@@ -116,8 +125,11 @@ def pelt_baseline(recording: Recording) -> tuple[list[Event], float]:
     return events, time.perf_counter() - start
 
 
-def run_session(index: int, with_pelt: bool) -> Result:
-    sim = simulate_session(corpus_config(index), seed=index)
+def run_session(index: int, with_pelt: bool, sensor_models: bool = False) -> Result:
+    config = corpus_config(index)
+    if sensor_models:  # every sensor and situation of issue 12 (see README)
+        config = replace(config, artifacts=frozenset(ARTIFACTS), wide_physiology=True)
+    sim = simulate_session(config, seed=index)
     rec = sim.recording
     duration = float(rec.data["t_s"].iloc[-1])
     start = time.perf_counter()
@@ -230,7 +242,7 @@ def memory_24h() -> list[tuple[float, float]]:
     return marks
 
 
-def corpus_table(folder: Path) -> pd.DataFrame:
+def corpus_table(folder: Path, config: DetectorConfig | None = None) -> pd.DataFrame:
     """Per kind scores of any folder in the recording contract (``*.events.csv`` truth),
     ours beside the 2-minute timer and PELT, with retracted live alerts per hour."""
     from letdown_detect.model import Channel
@@ -243,7 +255,7 @@ def corpus_table(folder: Path) -> pd.DataFrame:
         rec = read_recording(csv)
         truth = read_events(csv.with_name(csv.stem + ".events.csv"))
         duration = float(rec.data["t_s"].iloc[-1])
-        found, retracted = detect_counting_retractions(rec)
+        found, retracted = detect_counting_retractions(rec, config)
         ours = score_events(found, truth, duration)
         pelt = score_events(pelt_baseline(rec)[0], truth, duration)
         timer = score_events(timer_baseline(duration), truth, duration)
@@ -276,6 +288,14 @@ def main() -> None:
     parser.add_argument("--sessions", type=int, default=200)
     parser.add_argument("--quick", action="store_true", help="skip speed and memory runs")
     parser.add_argument("--corpus", type=Path, help="score this folder of recordings instead")
+    parser.add_argument(
+        "--param", action="append", default=[], help="with --corpus: NAME=VALUE detector setting"
+    )
+    parser.add_argument(
+        "--sensor-models",
+        action="store_true",
+        help="the corpus with every sensor model and the wide physiology of issue 12",
+    )
     args = parser.parse_args()
     pd.set_option("display.width", 200)
     pd.set_option("display.max_columns", 30)
@@ -284,9 +304,10 @@ def main() -> None:
             print(f"{args.corpus} is absent (e.g. ../shared is not here): nothing scored")
             return
         print(f"\nAccuracy on {args.corpus} (tolerance 15 s)\n")
-        print(corpus_table(args.corpus).round(3).to_string())
+        config = DetectorConfig(**{k: float(v) for k, v in (p.split("=", 1) for p in args.param)})
+        print(corpus_table(args.corpus, config).round(3).to_string())
         return
-    results = [run_session(i, with_pelt=True) for i in range(args.sessions)]
+    results = [run_session(i, True, args.sensor_models) for i in range(args.sessions)]
     print(f"\nAccuracy over {args.sessions} simulated sessions (tolerance 15 s)\n")
     print(accuracy_table(results).round(3).to_string())
     if args.quick:
