@@ -1,6 +1,7 @@
 """Accuracy, latency, speed and memory of the letdown detector, with baselines.
 
-Run: ``python benchmarks/bench_detector.py [--sessions 200] [--quick]``
+Run: ``python benchmarks/bench_detector.py [--sessions 200] [--quick] [--sensor-models]``
+(or ``--corpus DIR`` to score a folder of recordings with annotations)
 
 Prints tables:
 1. accuracy over a simulated corpus (fixed seeds) mixing every channel kind,
@@ -21,17 +22,24 @@ import argparse
 import gc
 import math
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import psutil
 
 from letdown_detect.model import Event
+from letdown_detect.params import DetectorConfig
 from letdown_detect.pipeline import Pipeline, detect_recording, flow_frame, ml_per_unit
 from letdown_detect.recording import Recording
 from letdown_detect.research.evaluate import Scores, combine, score_events
-from letdown_detect.sources.simulate import Simulation, corpus_config, simulate_session
+from letdown_detect.sources.simulate import (
+    ARTIFACTS,
+    Simulation,
+    corpus_config,
+    simulate_session,
+)
 
 ORACLE_SIGMAS = 3.0
 
@@ -47,6 +55,7 @@ class Result:
     samples: int
     seconds: float
     pelt_seconds: float
+    retracted: int = 0
 
 
 def clean_recording(sim: Simulation) -> Recording:
@@ -82,6 +91,16 @@ def oracle_latencies(sim: Simulation, delay_s: float) -> np.ndarray:
     return np.array(out)
 
 
+def detect_counting_retractions(
+    rec: Recording, config: DetectorConfig | None = None
+) -> tuple[list[Event], int]:
+    """Complete letdowns of a recording, and how many detections were announced live and
+    then retracted (they reached the parent: a notification and a mood prompt)."""
+    pipeline = Pipeline(rec.channels, rec.meta.calibration, config)
+    done = [e for e in pipeline.process(rec.to_block()) + pipeline.flush() if e.complete]
+    return [e for e in done if e.label == "letdown"], sum(e.label == "retracted" for e in done)
+
+
 def timer_baseline(duration_s: float) -> list[Event]:
     """A 2-phase pump's assumption: one letdown at the 2-minute switch."""
     return [Event(120.0, 120.0, 0.0, "timer", 1.0, end_s=duration_s)] if duration_s > 120 else []
@@ -106,13 +125,17 @@ def pelt_baseline(recording: Recording) -> tuple[list[Event], float]:
     return events, time.perf_counter() - start
 
 
-def run_session(index: int, with_pelt: bool) -> Result:
-    sim = simulate_session(corpus_config(index), seed=index)
+def run_session(index: int, with_pelt: bool, sensor_models: bool = False) -> Result:
+    config = corpus_config(index)
+    if sensor_models:  # every sensor and situation of issue 12 (see README)
+        config = replace(config, artifacts=frozenset(ARTIFACTS), wide_physiology=True)
+    sim = simulate_session(config, seed=index)
     rec = sim.recording
     duration = float(rec.data["t_s"].iloc[-1])
     start = time.perf_counter()
     events = detect_recording(rec)
     seconds = time.perf_counter() - start
+    retracted = detect_counting_retractions(rec)[1]
     delay = Pipeline(rec.channels, rec.meta.calibration).delay_s
     pelt, pelt_seconds = (None, 0.0)
     if with_pelt:
@@ -128,6 +151,7 @@ def run_session(index: int, with_pelt: bool) -> Result:
         samples=len(rec.data) * len(rec.channels),
         seconds=seconds,
         pelt_seconds=pelt_seconds,
+        retracted=retracted,
     )
 
 
@@ -160,6 +184,7 @@ def accuracy_table(results: list[Result]) -> pd.DataFrame:
             "latency p95 s": ours.latency_p95_s,
             "oracle med s": float(np.median(oracle)) if oracle.size else math.nan,
             "oracle p95 s": float(np.percentile(oracle, 95)) if oracle.size else math.nan,
+            "retracted/h": sum(r.retracted for r in group) / (ours.duration_s / 3600.0),
             "false alarms/h": ours.false_alarms_per_h,
             "F1 timer": combine(r.timer for r in group).f1,
         }
@@ -217,14 +242,72 @@ def memory_24h() -> list[tuple[float, float]]:
     return marks
 
 
+def corpus_table(folder: Path, config: DetectorConfig | None = None) -> pd.DataFrame:
+    """Per kind scores of any folder in the recording contract (``*.events.csv`` truth),
+    ours beside the 2-minute timer and PELT, with retracted live alerts per hour."""
+    from letdown_detect.model import Channel
+    from letdown_detect.recording import read_events, read_recording
+
+    rows: dict[str, list[tuple[Scores, Scores, Scores, int]]] = {}
+    for csv in sorted(folder.glob("*.csv")):
+        if csv.name.endswith(".events.csv"):
+            continue
+        rec = read_recording(csv)
+        truth = read_events(csv.with_name(csv.stem + ".events.csv"))
+        duration = float(rec.data["t_s"].iloc[-1])
+        found, retracted = detect_counting_retractions(rec, config)
+        ours = score_events(found, truth, duration)
+        pelt = score_events(pelt_baseline(rec)[0], truth, duration)
+        timer = score_events(timer_baseline(duration), truth, duration)
+        rows.setdefault(Channel(rec.channels[0]).kind, []).append((ours, timer, pelt, retracted))
+    rows["overall"] = [r for group in list(rows.values()) for r in group]
+    table = []
+    for name, group in rows.items():
+        ours = combine(r[0] for r in group)
+        table.append(
+            {
+                "group": name,
+                "sessions": len(group),
+                "letdowns": ours.tp + ours.fn,
+                "F1": ours.f1,
+                "recall": ours.recall,
+                "|onset err| med s": ours.median_abs_onset_error_s,
+                "latency med s": ours.latency_median_s,
+                "latency p95 s": ours.latency_p95_s,
+                "retracted/h": sum(r[3] for r in group) / (ours.duration_s / 3600.0),
+                "false alarms/h": ours.false_alarms_per_h,
+                "F1 timer": combine(r[1] for r in group).f1,
+                "F1 PELT": combine(r[2] for r in group).f1,
+            }
+        )
+    return pd.DataFrame(table).set_index("group")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sessions", type=int, default=200)
     parser.add_argument("--quick", action="store_true", help="skip speed and memory runs")
+    parser.add_argument("--corpus", type=Path, help="score this folder of recordings instead")
+    parser.add_argument(
+        "--param", action="append", default=[], help="with --corpus: NAME=VALUE detector setting"
+    )
+    parser.add_argument(
+        "--sensor-models",
+        action="store_true",
+        help="the corpus with every sensor model and the wide physiology of issue 12",
+    )
     args = parser.parse_args()
     pd.set_option("display.width", 200)
     pd.set_option("display.max_columns", 30)
-    results = [run_session(i, with_pelt=True) for i in range(args.sessions)]
+    if args.corpus is not None:
+        if not args.corpus.is_dir():
+            print(f"{args.corpus} is absent (e.g. ../shared is not here): nothing scored")
+            return
+        print(f"\nAccuracy on {args.corpus} (tolerance 15 s)\n")
+        config = DetectorConfig(**{k: float(v) for k, v in (p.split("=", 1) for p in args.param)})
+        print(corpus_table(args.corpus, config).round(3).to_string())
+        return
+    results = [run_session(i, True, args.sensor_models) for i in range(args.sessions)]
     print(f"\nAccuracy over {args.sessions} simulated sessions (tolerance 15 s)\n")
     print(accuracy_table(results).round(3).to_string())
     if args.quick:

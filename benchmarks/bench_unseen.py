@@ -18,9 +18,9 @@ import argparse
 
 import numpy as np
 import pandas as pd
+from bench_detector import detect_counting_retractions
 
 from letdown_detect.model import Event
-from letdown_detect.pipeline import detect_recording
 from letdown_detect.recording import Recording, RecordingMeta
 from letdown_detect.research.evaluate import combine, score_events
 
@@ -86,11 +86,13 @@ def main() -> None:
     parser.add_argument("--sessions", type=int, default=120)
     args = parser.parse_args()
     rows, by_kind = [], {k: [] for k in KINDS}
-    quiet = []
+    quiet, retracted = [], {k: 0 for k in KINDS}
     for index in range(args.sessions):
         rec, truth = generate(index)
-        scores = score_events(detect_recording(rec), truth, float(rec.data["t_s"].iloc[-1]))
+        found, retracted_here = detect_counting_retractions(rec)
+        scores = score_events(found, truth, float(rec.data["t_s"].iloc[-1]))
         by_kind[rec.channels[0]].append(scores)
+        retracted[rec.channels[0]] += retracted_here
         if not truth:
             quiet.append(scores)
     everything = [s for group in by_kind.values() for s in group]
@@ -107,6 +109,10 @@ def main() -> None:
                 "|onset err| med s": s.median_abs_onset_error_s,
                 "latency med s": s.latency_median_s,
                 "latency p95 s": s.latency_p95_s,
+                "retracted/h": (retracted[name] if name in retracted else sum(retracted.values()))
+                / (s.duration_s / 3600.0)
+                if name != "no letdown"
+                else float("nan"),
                 "false alarms/h": s.false_alarms_per_h,
             }
         )

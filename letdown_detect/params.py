@@ -23,30 +23,50 @@ class DetectorConfig:
     """Silence between samples still bridged on the grid, s; longer is a gap."""
     max_fill_s: float = 60.0
     """Longest gap whose flow is inferred from the samples around it, s."""
-    median_s: float = 1.5
-    """Rolling-median window on cumulative channels, s: removes glitches shorter than half
-    of it."""
-    spike_s: float = 0.3
-    """Flow channels: spikes narrower than this are removed (bubbles), s; milk spurts,
-    one per pump cycle, are wider and kept."""
-    cutoff_hz: float = 0.12
-    """Low-pass cut-off for flow channels, Hz: removes pump ripple and milk spurts (>= 0.5
-    Hz, up to 1.5x the flow when spurts fill under half of each cycle)."""
-    cumulative_cutoff_hz: float = 0.08
+    ripple_min_hz: float = 0.6
+    """Slowest pump cycle, Hz (35 cycles/min). The level smoother averages over whole
+    cycles of it three times over (a triangular-squared, B-spline kernel of three
+    ``1/ripple_min_hz`` boxcars): linear, no overshoot, and every faster cycle with all its
+    harmonics falls at least 40 dB, before any nonlinear stage sees the signal."""
+    spike_k: float = 8.0
+    """Flow channels: a grid sample further than this many typical deviations from the
+    median of it and its neighbours is a spike (an air bubble in a thermal sensor) and is
+    replaced by that median; milk spurts span several samples and are kept."""
+    impulsive_share: float = 0.5
+    """Flow channels: when more than this share of recent grid samples is exactly zero the
+    sensor counts drops (each sample a whole drop or nothing): its impulses are the milk,
+    so no spike is removed."""
+    cutoff_hz: float = 0.2
+    """Low-pass cut-off for flow channels, Hz: the smoother already removed spurts and ripple,
+    so this only trades sensor noise against latency."""
+    cumulative_cutoff_hz: float = 0.1
     """Low-pass cut-off for differentiated channels (volume, weight, pressure), Hz: lower,
     because differentiating amplifies sensor noise and quantisation."""
-    step_ml: float = 8.0
-    """Level changes larger than this (or four times the typical edge, whichever is more)
-    within ``step_window_s`` are artifacts, mL: a tare, a hand on the bottle (tens of grams)
-    or the bottle lifted off."""
-    step_window_s: float = 0.5
-    """Half window of the step detector, s (longer than one pump-ripple half cycle)."""
-    touch_s: float = 5.0
-    """Longest hand-on-bottle episode whose up and down edges are paired, s."""
-    max_step_ml_s: float = 15.0
-    """Fastest plausible rise of a cumulative channel, mL/s; faster jumps are artifacts."""
+    max_step_ml_s: float = 1.5
+    """Cumulative channels: the smoothed flow leaving the flow estimate by more than this
+    is an artifact, mL/s. Milk ejection raises mean flow to 0.035-0.6 mL/s over 3-25 s
+    (Prime et al. 2011), which leaves the lagging estimate by at most about 0.7 mL/s; a
+    hand (tens of grams for a fraction of a second), a lift or a tare moves the smoothed
+    level several times faster."""
+    artifact_k: float = 8.0
+    """... or by more than this many of the stream's own typical deviations (ripple and
+    noise left after smoothing), whichever is more."""
+    artifact_margin_s: float = 0.5
+    """Flow is held from this long before an artifact is seen to this long after it ends,
+    s: the smoother spreads a step over 3/ripple_min_hz, and the first part of its
+    leading tail is below the bar (a hand's tens of grams cross it within about 0.5 s)."""
+    touch_s: float = 10.0
+    """Longest excursion of the level (a hand on the bottle 0.2-3 s, the bottle lifted to
+    look at it 2-8 s) that ends when the level returns to where it was, s; a level still
+    elsewhere after this is a new level (a tare, a swapped bottle)."""
+    return_frac: float = 0.2
+    """An excursion has ended when the level is back within this fraction of its largest
+    displacement (plus the milk expected meanwhile)."""
     baseline_s: float = 30.0
     """Look-back for the flow a rise starts from (rolling minimum), s."""
+    lookback_s: float = 120.0
+    """How far before the detection the onset look-back may search, beyond the baseline
+    window, s: a slow rise (up to 25 s) is found from its foot with room to spare."""
     dip_s: float = 5.0
     """Dips in the flow estimate shorter than this are ignored by the baseline, s."""
     noise_tau_s: float = 60.0
@@ -55,14 +75,26 @@ class DetectorConfig:
     """Lag of the second difference the noise is measured with, s."""
     noise_k: float = 4.0
     """Rise needed, in units of the estimated flow noise."""
-    min_rise_ml_s: float = 0.06
-    """Smallest rise of flow that counts as a letdown, mL/s."""
+    min_rise_ml_s: float = 0.02
+    """Smallest rise of flow that counts as a letdown, mL/s: a floor under the noise-scaled
+    threshold, below the smallest ejections of interest (0.035 mL/s peak), so on a clean
+    sensor the measured noise decides."""
     rel_rise: float = 0.25
     """Rise needed as a fraction of the flow it starts from (later letdowns ride on flow)."""
     confirm_s: float = 0.3
     """How long the rise must stay above threshold before it is reported, s."""
+    weak_confirm_s: float = 3.0
+    """A rise less than ``strong_rise`` thresholds high must stay above the threshold this
+    long before it is announced, s: a noise swing or the echo of an artifact crosses the
+    bar for a second or two and falls back (it would be retracted after the parent was
+    already notified); milk ejection keeps rising for 3-25 s."""
+    strong_rise: float = 1.5
+    """A rise this many thresholds high is announced after ``confirm_s``."""
     rearm_frac: float = 0.15
     """A new letdown needs flow to fall this fraction of the last rise below its peak."""
+    rearm_threshold_frac: float = 0.5
+    """... and at least this fraction of the threshold it was detected with (noise alone
+    must not re-arm it)."""
     min_interval_s: float = 30.0
     """Shortest time between two letdown onsets, s."""
     onset_frac: float = 0.1

@@ -138,7 +138,7 @@ class Pipeline:
             volume_ml=self._main._volume,
             letdowns=self._letdowns,
             gaps=self._resampler.gaps,
-            steps_removed=sum(f._steps.removed + f.jumps_cut for f in self._flows),
+            steps_removed=sum(f.jumps_cut for f in self._flows),
         )
 
     def process(self, block: SampleBlock) -> list[Event]:
@@ -269,7 +269,7 @@ def detect(
     >>> flow = np.where(t > 60, 0.8 * np.exp(-(t - 60) / 90), 0.02)
     >>> events = detect(pd.DataFrame({"t_s": t, "flow_ml_s": flow}))
     >>> [(round(e.onset_s), round(e.peak_flow_ml_s, 1)) for e in events]
-    [(59, 0.8)]
+    [(58, 0.8)]
     """
     if isinstance(data, Recording):
         return detect_recording(data, config)

@@ -60,7 +60,8 @@ def test_pinned_detections_on_seeded_sessions(kind: str, onsets: tuple[float, ..
 
 
 PINNED: dict[str, tuple[list[int], list[int]]] = {
-    "flow_ml_s": ([45, 232, 399], [49, 236, 403]),
-    "weight_g": ([71, 261], [79, 272]),
-    "pressure_pa": ([95], [102]),
+    # Moved by the linear-first conditioning (issue 12): B-spline smoother + artifact hold.
+    "flow_ml_s": ([44, 231, 400], [49, 237, 405]),
+    "weight_g": ([69, 261], [78, 270]),
+    "pressure_pa": ([94], [102]),
 }

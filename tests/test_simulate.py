@@ -6,7 +6,13 @@ import numpy as np
 import pytest
 
 from letdown_detect.errors import ConfigError
-from letdown_detect.sources.simulate import ARTIFACTS, SimConfig, corpus_config, simulate_session
+from letdown_detect.sources.simulate import (
+    ARTIFACTS,
+    DEFAULT_ARTIFACTS,
+    SimConfig,
+    corpus_config,
+    simulate_session,
+)
 
 
 def test_same_seed_same_session_and_different_seed_differs() -> None:
@@ -63,7 +69,7 @@ def test_corpus_mixes_every_kind_rate_and_artifact() -> None:
     assert {c.kind for c in configs} == {"flow_ml_s", "volume_ml", "weight_g", "pressure_pa"}
     assert {c.sample_rate_hz for c in configs} == {10.0, 20.0, 50.0, 100.0}
     assert any(c.double for c in configs) and any(c.letdowns == 0 for c in configs)
-    assert any(c.artifacts == frozenset(ARTIFACTS) for c in configs)
+    assert any(c.artifacts == DEFAULT_ARTIFACTS for c in configs)
 
 
 @pytest.mark.parametrize(
@@ -83,3 +89,29 @@ def test_bad_config_names_the_setting(kwargs: dict, key: str) -> None:
 def test_short_sessions_simulate() -> None:
     for duration in (10.0, 45.0, 75.0):
         assert len(simulate_session(SimConfig(duration_s=duration), seed=1).recording.data) > 0
+
+
+@pytest.mark.parametrize("duration_s", [10.0, 12.0, 15.0, 19.0])
+def test_short_sessions_get_their_touches_inside_them(duration_s: float) -> None:
+    """``letdown live --duration 10 --seed 2`` used to fail placing a touch."""
+    for seed in range(6):
+        sim = simulate_session(
+            SimConfig(duration_s=duration_s, artifacts=frozenset(ARTIFACTS)), seed
+        )
+        assert sim.recording.data["t_s"].iloc[-1] < duration_s
+
+
+def test_sensor_models_show_their_physics() -> None:
+    models = frozenset({"sensor_model"})
+    stamps = []
+    for seed in range(8):  # half the scales are BLE ones stamping bursts on arrival
+        t = simulate_session(SimConfig(kind="weight_g", artifacts=models), seed).recording.data
+        stamps.append(np.diff(t["t_s"].to_numpy()))
+    assert any((d < 0.01).mean() > 0.3 for d in stamps) and any((d > 0.04).all() for d in stamps)
+    level = simulate_session(SimConfig(kind="volume_ml", artifacts=models), 1).recording.data
+    assert np.allclose(level["volume_ml"] % 0.5, 0.0) or np.allclose(level["volume_ml"] % 0.5, 0.5)
+    counts = []
+    for seed in range(8):  # half the flow sensors count drops: mostly zeros
+        x = simulate_session(SimConfig(kind="flow_ml_s", artifacts=models), seed).recording.data
+        counts.append((x["flow_ml_s"] == 0).mean())
+    assert max(counts) > 0.5 and min(counts) < 0.2

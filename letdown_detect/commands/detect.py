@@ -78,6 +78,9 @@ def run(args: argparse.Namespace) -> int:
 
         raise ConfigError(f"--chunk must be at least 1 sample, got {args.chunk}", "chunk")
     config = config_from_params(args.param)
+    from .._compiled import warm_up
+
+    warm_up(lambda line: print(line, file=sys.stderr))  # one line on a cold cache, else silent
     status = 0
     for path in args.recordings:
         try:

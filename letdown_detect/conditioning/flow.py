@@ -1,52 +1,111 @@
-"""One channel on the internal grid -> smoothed milk flow in mL/s."""
+"""One channel on the internal grid -> smoothed milk flow in mL/s.
+
+The chain is linear first, nonlinear after (issue 12): bin means on the grid,
+then a smoother that averages over whole pump cycles removes ripple and spurts
+(any shape, any cycle from ``ripple_min_hz`` up); only then do thresholds see
+the signal, scaled by what is left of the ripple and noise. A nonlinear stage
+that sees raw ripple rectifies it, and a ripple period that is not a whole
+number of grid samples beats into slow oscillations that look like flow.
+"""
 
 from __future__ import annotations
 
-from typing import Protocol
+import math
+from typing import NamedTuple, Protocol
 
 import numpy as np
 
 from .._compiled import kernel
 from ..model import Channel
-from .filters import SosFilter
-from .rolling import extreme_push, extreme_state, median_push, median_state
-from .steps import StepRemover, steps_push
+from .filters import SosFilter, copied, sos_push
 
-#: Widest window (in grid samples) searched for artifact jumps on cumulative channels.
-_JUMP_LAGS = 5
-#: Ring of the newest median levels the jump test looks at: a power of two (a slot is a
-#: bit mask, not a division) holding at least ``2 * _JUMP_LAGS``.
-_LEVELS = 1 << (2 * _JUMP_LAGS - 1).bit_length()
-# Counters: inputs since the restart (and the slot of the next in the ring of recent ones),
-# medians differentiated since, increments cut ever.
-_FED, _SLOT, _DIFFERENTIATED, _CUT = range(4)
+#: Running state of one flow estimator (``FlowEstimator.state``), by name.
+FLOW_STATE = np.dtype(
+    [
+        ("fed", "i8"),  # inputs since the restart (also the slot of the next raw sample)
+        ("level_ml", "f8"),  # smoothed level of the previous sample (cumulative), mL
+        ("gate_on", "b1"),  # an artifact excursion is running
+        ("gate_start", "i8"),  # sample where it began
+        ("last_on", "i8"),  # newest sample seen inside an excursion (-big: none)
+        ("level0_ml", "f8"),  # level before the excursion, mL
+        ("held_ml_s", "f8"),  # flow held while an artifact is cut out, mL/s
+        ("peak_exc_ml", "f8"),  # largest displacement of the level in the excursion, mL
+        ("dev_z", "f8"),  # running mean square of the deviation from the flow estimate:
+        ("dev_n", "f8"),  # weighted sum and samples (bias-corrected EwMean)
+        ("spike_z", "f8"),  # running mean square of the spike test's deviation
+        ("spike_n", "f8"),
+        ("zero_z", "f8"),  # running share of exactly-zero samples (drop counters)
+        ("zero_n", "f8"),
+        ("out_ml_s", "f8"),  # newest output, mL/s
+        ("cut", "i8"),  # artifact excursions cut out ever (kept across restarts)
+    ]
+)
+
+
+class FlowKnobs(NamedTuple):
+    """What the compiled loop reads, converted once to samples (see ``DetectorConfig``)."""
+
+    rate_hz: float
+    margin: int  # artifact_margin_s, samples
+    lead: int  # half the smoother's length, samples: how early an artifact's tail begins
+    touch: int  # touch_s, samples
+    max_step_ml_s: float
+    artifact_k: float
+    return_frac: float
+    spike_k: float
+    impulsive_share: float
+    keep: float  # EwMean decay per sample (noise_tau_s)
+    log_keep: float
 
 
 class FlowParams(Protocol):
     """The settings a flow estimator reads (see ``DetectorConfig`` for units and meaning)."""
 
     rate_hz: float
-    median_s: float
-    spike_s: float
+    ripple_min_hz: float
+    spike_k: float
+    impulsive_share: float
     cutoff_hz: float
     cumulative_cutoff_hz: float
     max_step_ml_s: float
-    step_ml: float
-    step_window_s: float
+    artifact_k: float
+    artifact_margin_s: float
     touch_s: float
+    return_frac: float
+    noise_tau_s: float
     max_fill_s: float
+
+
+def smoother_kernel(ripple_min_hz: float, rate_hz: float) -> np.ndarray:
+    """Weights of three cascaded boxcars of one slowest pump cycle each (sum 1).
+
+    A boxcar of one cycle nulls that cycle and its harmonics; three in cascade push
+    every other cycle's sidelobes below -40 dB, with a non-negative kernel: a step
+    comes out as a monotone ramp of known length, never an overshoot.
+
+    >>> w = smoother_kernel(1.0, 10.0)
+    >>> w.size, round(float(w.sum()), 6)
+    (28, 1.0)
+    """
+    box = np.full(max(1, round(rate_hz / ripple_min_hz)), 1.0)
+    w = np.convolve(np.convolve(box, box), box)
+    return w / w.sum()
 
 
 class FlowEstimator:
     """Causal flow estimate for one channel on a uniform grid.
 
-    Cumulative channels (volume, weight, pressure) are scaled to mL, cleared
-    of artifact steps, median filtered, differentiated with implausible jumps
-    removed, then low-passed; flow channels lose their bubble spikes to an
-    opening and are low-passed. Gaps up to
+    Cumulative channels (volume, weight, pressure) are scaled to mL, smoothed
+    over whole pump cycles, differentiated, cleared of artifacts (a hand, a
+    lift, a tare: the smoothed flow leaves the estimate faster than milk can;
+    flow is held until the level is back or has settled elsewhere), then
+    low-passed. Flow channels lose isolated spikes (bubbles; not the drops of a
+    drop counter), are smoothed the same way and low-passed. Gaps up to
     ``max_fill_s`` are bridged by interpolating the channel between the
-    samples around them (for a cumulative channel: the mean flow across the
-    gap); longer gaps give NaN and restart the filters.
+    samples around them; longer gaps give NaN and restart the filters.
+
+    The running state is ``state`` (a ``FLOW_STATE`` record with the raw-sample
+    ring and the low-pass ``zi``): read it, save it, restore it.
 
     Args:
         channel: column name, e.g. ``weight_g_left``.
@@ -58,46 +117,72 @@ class FlowEstimator:
         self.channel = channel
         self.ml_per_unit = ml_per_unit
         self.params = params
+        rate = params.rate_hz
         self._cumulative = Channel(channel).is_cumulative
-        self._window = max(1, round(params.median_s * params.rate_hz) | 1)  # median, samples
-        # A flow sensor sees milk in spurts, one per pump cycle, often less than half of
-        # it: a median would read the gaps between spurts. An opening (minimum, then
-        # maximum) removes bubble spikes narrower than spike_s and keeps spurts whole.
-        self._spike = max(1, round(params.spike_s * params.rate_hz) | 1)  # opening, samples
-        self._steps = StepRemover(
-            params.step_ml,
-            round(params.step_window_s * params.rate_hz),
-            round(params.touch_s * params.rate_hz),
+        self._weights = smoother_kernel(params.ripple_min_hz, rate)
+        self._window = self._weights.size  # samples each side a gap's bridge is drawn from
+        keep = math.exp(-1.0 / (params.noise_tau_s * rate))
+        self._knobs = FlowKnobs(
+            rate_hz=float(rate),
+            margin=max(0, round(params.artifact_margin_s * rate)),
+            lead=(self._weights.size - 1) // 2,
+            touch=max(1, round(params.touch_s * rate)),
+            max_step_ml_s=float(params.max_step_ml_s),
+            artifact_k=float(params.artifact_k),
+            return_frac=float(params.return_frac),
+            spike_k=float(params.spike_k),
+            impulsive_share=float(params.impulsive_share),
+            keep=keep,
+            log_keep=math.log(keep),
         )
-        # jump_limits[k - 1]: the most a median may rise or fall across k samples, mL.
-        lags = np.arange(1, _JUMP_LAGS + 1)
-        self._jump_limits = params.max_step_ml_s * lags / params.rate_hz
         cutoff = params.cumulative_cutoff_hz if self._cumulative else params.cutoff_hz
-        self._lowpass = SosFilter(cutoff, params.rate_hz)
-        # One compiled loop per chunk runs every stage before the low-pass, sample by sample.
+        self._lowpass = SosFilter(cutoff, rate)
         self._kernel = _cumulative_run if self._cumulative else _direct_run
         self._scale = float(ml_per_unit)  # floats only: every call hits one compiled loop
-        self._rate = float(params.rate_hz)
+        self._cut_total = 0
         self.reset()
 
     @property
     def delay_s(self) -> float:
-        """How late a rise shows in the output: median plus low-pass delay, s."""
+        """How late a rise shows in the output: smoother (+ spike test, or the artifact
+        margin) plus low-pass delay, s."""
         rate = self.params.rate_hz
-        if not self._cumulative:  # a rise passes the opening once it is spike_s wide
-            return (self._spike - 1) / rate + self._lowpass.delay_s
-        median_delay = (self._window - 1) / 2 / rate
-        jump_delay = (_JUMP_LAGS - 0.5) / rate
-        return median_delay + self._lowpass.delay_s + jump_delay + self._steps.delay / rate
+        smoother = (self._weights.size - 1) / 2 / rate
+        extra = self._knobs.margin + 1 if self._cumulative else 1  # samples
+        return smoother + extra / rate + self._lowpass.delay_s
 
     @property
     def jumps_cut(self) -> int:
-        """Increments cut out for rising or falling implausibly fast."""
-        return int(self._counts[_CUT])
+        """Artifact excursions (hand, lift, tare) cut out so far."""
+        return int(self._state[0]["cut"])
+
+    @property
+    def state(self) -> dict[str, object]:
+        """The running state (copies): the ``FLOW_STATE`` record, the rings, the low-pass
+        ``zi`` and any gap still waiting to be bridged. Restore by assigning it."""
+        return copied(
+            {
+                "flow": self._state,
+                "raw": self._raw,
+                "levels": self._levels,
+                "recent": self._recent,
+                "three": self._three,
+                "zi": self._lowpass._zi,
+                "pending": (self._pending_t, self._pending_x),
+            }
+        )
+
+    @state.setter
+    def state(self, saved: dict[str, object]) -> None:
+        saved = copied(saved)
+        self._state, self._raw, self._levels = saved["flow"], saved["raw"], saved["levels"]
+        self._recent, self._three = saved["recent"], saved["three"]
+        self._lowpass._zi = saved["zi"]
+        self._pending_t, self._pending_x = saved["pending"]
 
     def reset(self) -> None:
         """Back to the just-built state."""
-        self._counts = np.zeros(4, np.int64)
+        self._state = np.zeros(1, FLOW_STATE).view(np.recarray)
         self._restart()
         self._pending_t: np.ndarray | None = None  # an unfinished gap and the samples after
         self._pending_x: np.ndarray | None = None  # it (in mL or mL/s)
@@ -105,8 +190,8 @@ class FlowEstimator:
     def process(self, t_s: np.ndarray, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Feed grid samples (NaN = missing); get ``(t_s, flow_ml_s)``.
 
-        A gap is bridged once a median window of samples after it has arrived,
-        so output may trail the input by the gap plus ``median_s``.
+        A gap is bridged once a smoother's worth of samples after it has arrived, so
+        output may trail the input by the gap plus three slowest pump cycles.
         """
         if self._pending_t is None:  # the common case: runs of finite samples
             flow = self._run(x, self._scale)
@@ -133,7 +218,10 @@ class FlowEstimator:
             if start > pos:
                 out[pos:start] = self._run(x[pos:start], 1.0)
             pos = stop
-            recent = self._recent[: min(self._counts[_FED], window)]  # only its median counts
+            fed = int(self._state[0]["fed"])
+            recent = self._recent if fed >= window else self._recent[:fed]
+            if fed >= window:  # oldest first
+                recent = np.roll(recent, -(fed % window))
             if stop - start > max_fill or recent.size == 0:
                 self._restart()  # flow across a long gap is unknown
                 continue
@@ -143,9 +231,10 @@ class FlowEstimator:
                 self._pending_t, self._pending_x = t[start:], x[start:]
                 return t[:start], out[:start]
             after = after[: int(np.argmin(np.isfinite(np.append(after, np.nan))))]
-            # Bridge between robust levels on either side (medians, centred in time), so a
-            # pump spurt at the gap's edge does not tilt the bridge.
-            x0, x1 = float(np.median(recent)), float(np.median(after))
+            # Bridge between ripple-free levels on either side: the smoother's own
+            # weighted means over whole pump cycles (centred in time). A median or a short
+            # mean of a rippling level depends on the ripple's phase at the gap's edge.
+            x0, x1 = self._level_of(recent), self._level_of(after)
             i0 = start - (recent.size + 1) / 2
             i1 = stop + (after.size - 1) / 2
             fill = x0 + (x1 - x0) * (np.arange(start, stop) - i0) / (i1 - i0)
@@ -154,95 +243,185 @@ class FlowEstimator:
             out[pos:] = self._run(x[pos:], 1.0)
         return t, out
 
+    def _level_of(self, x: np.ndarray) -> float:
+        """Ripple-free level of consecutive samples: the smoother's weighted mean when there
+        are enough of them (its kernel is symmetric: centred in the middle), else the mean."""
+        if x.size == self._weights.size:
+            return float(np.dot(self._weights, x))
+        return float(np.mean(x))
+
     def _restart(self) -> None:
         """Filters start afresh with the next sample (at reset, or after a long gap)."""
-        self._steps.reset()
+        cut = int(self._state[0]["cut"])
+        self._state = np.zeros(1, FLOW_STATE).view(np.recarray)
+        self._state[0]["cut"] = cut
+        self._state[0]["last_on"] = -(1 << 40)
         self._lowpass.reset()
-        self._counts[[_FED, _SLOT, _DIFFERENTIATED]] = 0
-        self._recent = np.zeros(self._window)  # newest inputs (up to a median window), mL
-        if self._cumulative:
-            # The loop advances the StepRemover's own state, so its ``removed`` stays live.
-            steps, median = self._steps._state, median_state(self._window)
-            levels = np.zeros(_LEVELS)  # newest medians, mL
-            self._state = (steps, median, levels, self._jump_limits, self._rate)
-        else:
-            self._state = (extreme_state(self._spike, False), extreme_state(self._spike, True))
+        self._recent = np.zeros(self._window)  # newest inputs (a smoother's worth), mL or mL/s
+        self._raw = np.zeros(self._weights.size)  # newest inputs the smoother weighs
+        self._three = np.zeros(3)  # newest three inputs (the spike test's window)
+        # Smoothed level, its flow and the output of the newest margin + lead + 1 samples
+        # (cumulative): what they were before an artifact's leading tail began.
+        self._levels = np.zeros((3, self._knobs.margin + self._knobs.lead + 1))
 
     def _run(self, x: np.ndarray, scale: float) -> np.ndarray:
         """Smoothed flow (mL/s) of the samples of ``x`` (times ``scale``: mL or mL/s) up
         to the first missing one."""
         raw = np.empty(x.size)
-        n = self._kernel(scale, self._recent, self._counts, *self._state, x, raw)
-        return self._lowpass.process(raw if n == x.size else raw[:n])
+        if self._lowpass._zi is None and x.size and np.isfinite(x[0]):
+            first = 0.0 if self._cumulative else float(x[0]) * scale
+            self._lowpass._zi = self._lowpass._zi_step * first
+        zi = self._lowpass._zi if self._lowpass._zi is not None else np.zeros((1, 2))
+        n = self._kernel(
+            self._knobs, scale, self._state, self._recent, self._three, self._raw, self._weights,
+            self._levels, self._lowpass._sos, zi, x, raw,
+        )  # fmt: skip
+        return raw[:n]
 
 
 @kernel
-def _remember(recent, counts, v: float) -> None:
-    """Keep the newest inputs (a median window of them) for bridging a gap."""
-    slot = counts[_SLOT]
-    recent[slot] = v
-    counts[_SLOT] = slot + 1 if slot + 1 < recent.size else 0
-    counts[_FED] += 1
+def _smooth(st, raw, weights, v: float) -> float:
+    """Add ``v`` to the ring of raw samples; return the smoother's output (before the
+    first sample the past counts as copies of it)."""
+    size = raw.size
+    if st.fed == 0:
+        raw[:] = v
+    slot = st.fed % size
+    raw[slot] = v
+    acc = 0.0
+    for k in range(size):  # weights[0] for the newest sample
+        acc += weights[k] * raw[(slot - k) % size]
+    return acc
 
 
 @kernel
-def _cumulative_run(scale, recent, counts, steps, median, levels, limits, rate, x, out) -> int:
-    """Steps removed, median, differentiated: raw flow of a cumulative channel, mL/s.
+def _remember(st, recent, v: float) -> None:
+    """Keep the newest inputs (a smoother's worth of them) for bridging a gap."""
+    recent[st.fed % recent.size] = v
 
-    Stops at the first missing sample; returns how many it took.
-    """
-    # Unpacked once: arrays read from a tuple inside the loop are not hoisted (a third slower).
-    s0, s1, s2, s3, s4, s5 = steps
-    m0, m1, m2 = median
+
+@kernel
+def _ew(z: float, n: float, keep: float, log_keep: float, x: float):
+    """One step of the bias-corrected EwMean: (new sum, new count, mean)."""
+    z = keep * z + (1.0 - keep) * x
+    n = n + 1.0
+    return z, n, z / -math.expm1(n * log_keep)
+
+
+@kernel
+def _despike(knobs, st, three, v: float, counting: bool) -> float:
+    """The sample before ``v``, or the median of it and its neighbours when it stands
+    further out than ``spike_k`` typical deviations: a one-sample spike (a bubble, an
+    ADC glitch, a knock) that no milk flow or level can make. Never for a sensor that
+    counts drops (``counting``): there the impulses are the milk."""
+    n = st.fed
+    if n == 0:
+        three[:] = v
+    prev, mid = three[(n - 2) % 3], three[(n - 1) % 3]
+    three[n % 3] = v
+    med = max(min(prev, mid), min(max(prev, mid), v))  # median of three
+    dev = mid - med
+    # A tenth of the noise time constant of the stream measures its typical deviation.
+    known = st.spike_n * -knobs.log_keep >= 0.1
+    mean_sq = st.spike_z / -math.expm1(st.spike_n * knobs.log_keep) if known else 0.0
+    bar = knobs.spike_k * math.sqrt(mean_sq)
+    if not counting and known and abs(dev) > bar:
+        st.cut += 1
+        return med
+    if not known or abs(dev) <= bar:  # spikes do not raise the bar they are judged by
+        st.spike_z, st.spike_n, _ = _ew(
+            st.spike_z, st.spike_n, knobs.keep, knobs.log_keep, dev * dev
+        )
+    return mid
+
+
+@kernel
+def _cumulative_run(
+    knobs, scale, state, recent, three, raw, weights, levels, sos, zi, x, out
+) -> int:
+    """Smoothed level, differentiated, artifacts held over, low-passed: flow of a
+    cumulative channel, mL/s. Stops at the first missing sample; returns how many it
+    took (the output is ``margin`` samples late: an artifact seen now is cut out from
+    ``margin`` samples before it)."""
+    st = state[0]
+    ring = levels.shape[1]
+    m = knobs.margin
     for i in range(x.size):
         v = x[i] * scale
         if not np.isfinite(v):
             return i
-        _remember(recent, counts, v)
-        level = median_push(m0, m1, m2, steps_push(s0, s1, s2, s3, s4, s5, v))
-        out[i] = _differentiate(levels, counts, limits, rate, level)
+        n = st.fed
+        _remember(st, recent, v)
+        level = _smooth(st, raw, weights, _despike(knobs, st, three, v, False))
+        if n == 0:
+            st.level_ml = level
+            levels[0, :] = level
+            levels[1, :] = 0.0
+            levels[2, :] = 0.0
+        d = (level - st.level_ml) * knobs.rate_hz  # flow, mL/s, ripple already gone
+        st.level_ml = level
+        slot = n % ring
+        levels[0, slot], levels[1, slot] = level, d
+        # Artifacts: the smoothed flow leaves the estimate faster than milk can, or by
+        # many times the ripple and noise left after smoothing (measured on this stream).
+        dev = d - st.out_ml_s
+        # The stream's own deviation counts once a noise time constant of it is known;
+        # a mean of a few samples would chase a transient that begins with the stream.
+        known = st.dev_n * -knobs.log_keep >= 1.0
+        mean_sq = st.dev_z / -math.expm1(st.dev_n * knobs.log_keep) if known else 0.0
+        bar = max(knobs.max_step_ml_s, knobs.artifact_k * math.sqrt(mean_sq))
+        if not st.gate_on:
+            if abs(dev) > bar:
+                st.gate_on, st.gate_start, st.cut = True, n, st.cut + 1
+                # Level and flow from before its leading tail: the smoother lets an
+                # artifact in up to half its length before the bar sees it.
+                st.level0_ml = levels[0, (n - m - knobs.lead) % ring]
+                st.held_ml_s, st.peak_exc_ml = levels[2, (n - knobs.lead) % ring], 0.0
+            elif abs(dev) <= 0.5 * bar:
+                # Only samples well inside the bar measure it: a transient the bar is
+                # still catching up with must not raise it (it would chase the artifact).
+                st.dev_z, st.dev_n, _ = _ew(
+                    st.dev_z, st.dev_n, knobs.keep, knobs.log_keep, dev * dev
+                )
+        if st.gate_on:
+            st.last_on = n
+            since = n - st.gate_start + m + knobs.lead  # samples since level0
+            expected = st.level0_ml + st.held_ml_s * since / knobs.rate_hz
+            away = abs(level - expected)
+            st.peak_exc_ml = max(st.peak_exc_ml, away)
+            back = away <= knobs.return_frac * st.peak_exc_ml and abs(dev) <= bar
+            if back or n - st.gate_start >= knobs.touch:
+                st.gate_on = False  # back where it was (a touch, a lift), or a new level
+        st.fed = n + 1
+        # The sample margin samples ago is decided now: cut out if an excursion was seen
+        # within margin samples on either side of it.
+        j = n - m
+        g = st.held_ml_s if st.last_on >= j - m else levels[1, (j if j > 0 else 0) % ring]
+        if j < 0:
+            g = 0.0
+        st.out_ml_s = sos_push(sos, zi, g)
+        levels[2, slot] = st.out_ml_s
+        out[i] = st.out_ml_s
     return x.size
 
 
 @kernel
-def _direct_run(scale, recent, counts, erode, dilate, x, out) -> int:
-    """Opened (minimum, then maximum): raw flow of a flow channel, mL/s.
-
-    Stops at the first missing sample; returns how many it took.
-    """
-    # Unpacked once: arrays read from a tuple inside the loop are not hoisted (a third slower).
-    e0, e1, e2 = erode
-    d0, d1, d2 = dilate
+def _direct_run(knobs, scale, state, recent, three, raw, weights, levels, sos, zi, x, out) -> int:
+    """Spikes replaced, smoothed, low-passed: flow of a flow channel, mL/s (one sample
+    late: a spike is known once the sample after it is). Stops at the first missing
+    sample; returns how many it took."""
+    st = state[0]
     for i in range(x.size):
         v = x[i] * scale
         if not np.isfinite(v):
             return i
-        _remember(recent, counts, v)
-        out[i] = extreme_push(d0, d1, d2, extreme_push(e0, e1, e2, v))
+        n = st.fed
+        _remember(st, recent, v)
+        st.zero_z, st.zero_n, zeros = _ew(
+            st.zero_z, st.zero_n, knobs.keep, knobs.log_keep, 1.0 if v == 0.0 else 0.0
+        )
+        # A drop counter reads mostly zeros and whole drops: its impulses are the milk.
+        mid = _despike(knobs, st, three, v, zeros > knobs.impulsive_share)
+        out[i] = sos_push(sos, zi, _smooth(st, raw, weights, mid))
+        st.fed = n + 1
     return x.size
-
-
-@kernel
-def _differentiate(levels, counts, limits, rate: float, level: float) -> float:
-    """Flow from a cumulative channel (mL -> mL/s) with artifact jumps cut out.
-
-    An increment is cut when any window of 1..``_JUMP_LAGS`` samples around it rose or
-    fell faster than ``max_step_ml_s``: a tare, a hand on the bottle or the bottle
-    lifted off, even with soft edges. Deciding needs ``_JUMP_LAGS - 1`` samples after
-    the increment, so the output is that much late (a fixed delay). ``levels`` holds
-    the newest medians (a power of two, at least ``2 * _JUMP_LAGS``); before the first the
-    past counts as copies of it.
-    """
-    lags, mask = limits.size, levels.size - 1
-    if counts[_DIFFERENTIATED] == 0:
-        levels[:] = level
-    e = counts[_DIFFERENTIATED] + 2 * lags  # level's position; the seed copies sit before it
-    counts[_DIFFERENTIATED] += 1
-    levels[e & mask] = level
-    q = e - (lags - 1)  # the increment from q - 1 to q is decided now
-    for a in range(q - lags, q):
-        for k in range(q - a, lags + 1):
-            if abs(levels[(a + k) & mask] - levels[a & mask]) > limits[k - 1]:
-                counts[_CUT] += 1
-                return 0.0
-    return (levels[q & mask] - levels[(q - 1) & mask]) * rate

@@ -56,6 +56,20 @@ class Resampler:
         self._chans = np.zeros((3, self.channels))
 
     @property
+    def state(self) -> dict[str, np.ndarray]:
+        """Counters, times and per-channel sums of the bin still filling (copies)."""
+        return {
+            "ints": self._ints.copy(),
+            "floats": self._floats.copy(),
+            "chans": self._chans.copy(),
+        }
+
+    @state.setter
+    def state(self, saved: dict[str, np.ndarray]) -> None:
+        self._ints, self._floats = saved["ints"].copy(), saved["floats"].copy()
+        self._chans = saved["chans"].copy()
+
+    @property
     def gaps(self) -> int:
         """Silences longer than ``gap_s`` seen so far."""
         return int(self._ints[_GAPS])

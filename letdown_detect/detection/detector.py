@@ -23,42 +23,66 @@ so output is identical for any chunking.
 from __future__ import annotations
 
 import math
+from typing import NamedTuple
 
 import numpy as np
 
 from .._compiled import kernel
-from ..conditioning.filters import ewmean_push
+from ..conditioning.filters import copied
 from ..conditioning.rolling import extreme_push, extreme_state
 from ..model import Event
 from ..params import DetectorConfig
 
-# Parameters, float64.
-_MIN_RISE, _NOISE_K, _REL_RISE, _END_FRAC, _REARM_FRAC, _MIN_INTERVAL, _RATE, _SETTLE, _KEEP = (
-    range(9)
+#: Running state of one detector (``LetdownDetector.state``), by name. ``base`` ..
+#: ``score`` describe the open letdown (the active one while not armed); ``rise_*`` the
+#: base and threshold of the rise just confirmed.
+DETECTOR_STATE = np.dtype(
+    [
+        ("n", "i8"),  # samples consumed
+        ("run", "i8"),  # consecutive samples above the threshold
+        ("armed", "b1"),  # a new letdown may be detected
+        ("open", "b1"),  # a letdown is running (not yet completed)
+        ("floor_age", "i8"),  # samples the baseline may look back over since re-arming
+        ("event", "i8"),  # why the loop paused: DETECTED or COMPLETED
+        ("volume_ml", "f8"),  # integral of the smoothed flow so far
+        ("settled_t", "f8"),  # time detection may begin (inf before the first sample)
+        ("floor_min", "f8"),  # lowest dip-closed flow since re-arming
+        ("noise_z", "f8"),  # the noise's running mean square: weighted sum, then count
+        ("noise_n", "f8"),
+        ("last_t", "f8"),  # time of the newest sample
+        ("base", "f8"),  # the open letdown: flow it rose from, its peak, its threshold,
+        ("peak", "f8"),
+        ("threshold", "f8"),
+        ("foot_t", "f8"),  # its onset (flow time base), detection time
+        ("detected_t", "f8"),
+        ("volume_at_foot", "f8"),
+        ("score", "f8"),  # rise / threshold at detection
+        ("rise_base", "f8"),
+        ("rise_threshold", "f8"),
+    ]
 )
-# Window lengths (samples) and counters, int64.
-_WINDOW, _CONFIRM, _LAG, _N, _RUN, _ARMED, _OPEN, _FLOOR_AGE, _EVENT = range(9)
-# Running values, float64. BASE..SCORE describe the open letdown (the active one while
-# not armed); RISE_* the base and threshold of the rise just confirmed.
-(
-    _VOLUME,
-    _SETTLED_T,
-    _FLOOR_MIN,
-    _NOISE_Z,  # the noise's running mean square: sum, then count (as ewmean_push reads)
-    _NOISE_N,
-    _LAST_T,
-    _BASE,
-    _PEAK,
-    _THRESHOLD,
-    _FOOT_T,
-    _DETECTED_T,
-    _VOLUME_AT_FOOT,
-    _SCORE,
-    _RISE_BASE,
-    _RISE_THRESHOLD,
-) = range(15)
-# Why the loop paused (in the int state's _EVENT slot).
+# Why the loop paused (``event``).
 _DETECTED, _COMPLETED = 1, 2
+
+
+class DetectorKnobs(NamedTuple):
+    """What the compiled loop reads, converted once (see ``DetectorConfig``)."""
+
+    min_rise_ml_s: float
+    noise_k: float
+    rel_rise: float
+    end_frac: float
+    rearm_frac: float
+    rearm_threshold_frac: float
+    min_interval_s: float
+    rate_hz: float
+    settle_s: float
+    keep: float  # EwMean decay per sample (noise_tau_s)
+    window: int  # baseline_s, samples (odd)
+    confirm: int  # confirm_s, samples
+    weak_confirm: int  # weak_confirm_s, samples
+    strong_rise: float
+    lag: int  # noise_lag_s, samples
 
 
 class LetdownDetector:
@@ -76,46 +100,70 @@ class LetdownDetector:
         self.config = config
         self.delay_s = delay_s
         rate = config.rate_hz
-        self._window = round(config.baseline_s * rate) | 1
-        self._history = self._window + round(120.0 * rate)
-        self._confirm = max(1, round(config.confirm_s * rate))
-        self._lag = max(1, round(config.noise_lag_s * rate))
+        window = round(config.baseline_s * rate) | 1
+        self._history = window + round(config.lookback_s * rate)
         self._dip = round(config.dip_s * rate) | 1
-        self._params = np.array(
-            [
-                config.min_rise_ml_s,
-                config.noise_k,
-                config.rel_rise,
-                config.end_frac,
-                config.rearm_frac,
-                config.min_interval_s,
-                rate,
-                config.settle_s,
-                math.exp(-1.0 / (config.noise_tau_s * rate)),  # as EwMean's
-            ],
-            float,
+        self._knobs = DetectorKnobs(
+            min_rise_ml_s=float(config.min_rise_ml_s),
+            noise_k=float(config.noise_k),
+            rel_rise=float(config.rel_rise),
+            end_frac=float(config.end_frac),
+            rearm_frac=float(config.rearm_frac),
+            rearm_threshold_frac=float(config.rearm_threshold_frac),
+            min_interval_s=float(config.min_interval_s),
+            rate_hz=float(rate),
+            settle_s=float(config.settle_s),
+            keep=math.exp(-1.0 / (config.noise_tau_s * rate)),  # as EwMean's
+            window=window,
+            confirm=max(1, round(config.confirm_s * rate)),
+            weak_confirm=max(1, round(config.weak_confirm_s * rate)),
+            strong_rise=float(config.strong_rise),
+            lag=max(1, round(config.noise_lag_s * rate)),
         )
         self.reset()
 
     def reset(self) -> None:
         """Back to the just-built state."""
-        self._counts = np.zeros(9, np.int64)
-        self._counts[[_WINDOW, _CONFIRM, _LAG]] = self._window, self._confirm, self._lag
-        self._counts[_ARMED] = 1
-        self._state = np.zeros(15)
-        self._state[[_SETTLED_T, _FLOOR_MIN, _LAST_T]] = np.inf, np.inf, np.nan
+        self._state = np.zeros(1, DETECTOR_STATE).view(np.recarray)
+        st = self._state[0]
+        st.armed = True
+        st.settled_t, st.floor_min, st.last_t = np.inf, np.inf, np.nan
         # Dip-closed flow (rolling max over dip_s), then its rolling min over baseline_s.
         self._closing = extreme_state(self._dip, True)
-        self._lowest = extreme_state(self._window, False)
-        self._lagged = np.zeros(2 * self._lag)  # flow of the last 2 * lag samples
+        self._lowest = extreme_state(self._knobs.window, False)
+        self._lagged = np.zeros(2 * self._knobs.lag)  # flow of the last 2 * lag samples
         # t, flow and volume of the newest samples for the onset look-back: the kept
         # history and the sample being decided.
         self._ring = np.zeros((3, self._history + 1))
 
     @property
+    def state(self) -> dict[str, object]:
+        """The running state (copies): the ``DETECTOR_STATE`` record, the baseline windows,
+        the noise's lagged samples and the look-back ring. Restore by assigning it."""
+        return copied(
+            {
+                "detector": self._state,
+                "closing": self._closing,
+                "lowest": self._lowest,
+                "lagged": self._lagged,
+                "ring": self._ring,
+            }
+        )
+
+    @state.setter
+    def state(self, saved: dict[str, object]) -> None:
+        saved = copied(saved)
+        self._state, self._closing, self._lowest = (
+            saved["detector"],
+            saved["closing"],
+            saved["lowest"],
+        )
+        self._lagged, self._ring = saved["lagged"], saved["ring"]
+
+    @property
     def _volume(self) -> float:
         """Integral of smoothed flow so far, mL."""
-        return float(self._state[_VOLUME])
+        return float(self._state[0].volume_ml)
 
     def process(self, t_s: np.ndarray, flow_ml_s: np.ndarray) -> list[Event]:
         """Feed grid samples of smoothed flow, mL/s (NaN samples are skipped).
@@ -128,10 +176,10 @@ class LetdownDetector:
         events: list[Event] = []
         i = self._walk(t, f, 0)
         while i >= 0:
-            if self._counts[_EVENT] == _DETECTED:
+            if self._state[0].event == _DETECTED:
                 events.extend(self._detect())
             else:
-                events.append(self._complete(float(t[i]), self._state[_VOLUME]))
+                events.append(self._complete(float(t[i]), self._state[0].volume_ml))
             i = self._walk(t, f, i + 1)
         return events
 
@@ -140,19 +188,20 @@ class LetdownDetector:
         the end of the chunk (-1)."""
         close, low = self._closing, self._lowest
         return _detector_run(
-            self._params, self._counts, self._state, close[0], close[1], close[2],
+            self._knobs, self._state, close[0], close[1], close[2],
             low[0], low[1], low[2], self._lagged, self._ring, t, f, start,
         )  # fmt: skip
 
     def flush(self) -> list[Event]:
         """End of stream: complete the letdown still running, if any."""
-        if not self._counts[_OPEN]:
+        st = self._state[0]
+        if not st.open:
             return []
-        return [self._complete(float(self._state[_LAST_T]), self._state[_VOLUME])]
+        return [self._complete(float(st.last_t), st.volume_ml)]
 
     def _lookback(self) -> np.ndarray:
         """Times, flows and volumes (rows) of the kept samples, oldest first."""
-        n, size = int(self._counts[_N]), self._ring.shape[1]
+        n, size = int(self._state[0].n), self._ring.shape[1]
         if n <= size:
             return self._ring[:, :n]
         return np.roll(self._ring, -(n % size), axis=1)
@@ -162,7 +211,8 @@ class LetdownDetector:
         cfg = self.config
         all_t, all_f, all_v = self._lookback()
         at = all_t.size - 1
-        base, threshold = self._state[_RISE_BASE], self._state[_RISE_THRESHOLD]
+        st = self._state[0]
+        base, threshold = st.rise_base, st.rise_threshold
         level = base + cfg.onset_frac * (all_f[at] - base)
         below = np.flatnonzero(all_f[: at + 1] <= level)
         if below.size:
@@ -173,16 +223,15 @@ class LetdownDetector:
         else:
             foot = float(all_t[0])
         events = []
-        if self._counts[_OPEN]:
-            foot = max(foot, float(self._state[_FOOT_T]) + 1.0 / cfg.rate_hz)
+        if st.open:
+            foot = max(foot, float(st.foot_t) + 1.0 / cfg.rate_hz)
             events.append(self._complete(foot, np.interp(foot, all_t, all_v)))
         rise = float(all_f[at] - base)
-        s = self._state
-        s[_FOOT_T], s[_DETECTED_T] = foot, all_t[at]
-        s[_VOLUME_AT_FOOT] = np.interp(foot, all_t, all_v)
-        s[_BASE], s[_PEAK], s[_THRESHOLD] = base, all_f[at], threshold
-        s[_SCORE] = rise / threshold
-        self._counts[_OPEN] = 1
+        st.foot_t, st.detected_t = foot, all_t[at]
+        st.volume_at_foot = np.interp(foot, all_t, all_v)
+        st.base, st.peak, st.threshold = base, all_f[at], threshold
+        st.score = rise / threshold
+        st.open = True
         events.append(self._event())
         return events
 
@@ -194,23 +243,24 @@ class LetdownDetector:
         ``evidence_s`` of its detection is completed as ``retracted``: a hand
         pressing on the bottle or the bottle lifted off, not milk ejection.
         """
-        self._counts[_OPEN] = 0
-        volume = float(end_volume - self._state[_VOLUME_AT_FOOT])
-        late = end_t - self._state[_DETECTED_T] >= self.config.evidence_s
+        st = self._state[0]
+        st.open = False
+        volume = float(end_volume - st.volume_at_foot)
+        late = end_t - st.detected_t >= self.config.evidence_s
         return self._event(end_t=end_t, volume=volume, label="letdown" if late else "retracted")
 
     def _event(
         self, end_t: float | None = None, volume: float | None = None, label: str = "letdown"
     ) -> Event:
         """The open letdown as an event (complete when ``end_t`` is given)."""
-        s = self._state
+        st = self._state[0]
         half_bin = 0.5 / self.config.rate_hz  # a grid bin is known once it has ended
         return Event(
-            onset_s=float(s[_FOOT_T]) - self.delay_s,
-            detected_s=float(s[_DETECTED_T]) + half_bin,
-            peak_flow_ml_s=float(s[_PEAK]),
+            onset_s=float(st.foot_t) - self.delay_s,
+            detected_s=float(st.detected_t) + half_bin,
+            peak_flow_ml_s=float(st.peak),
             channel=self.channel,
-            score=float(s[_SCORE]),
+            score=float(st.score),
             end_s=None if end_t is None else end_t - self.delay_s,
             volume_ml=volume,
             label=label,
@@ -219,23 +269,11 @@ class LetdownDetector:
 
 @kernel
 def _detector_run(
-    params: np.ndarray,
-    counts: np.ndarray,
-    state: np.ndarray,
-    close_meta: np.ndarray,
-    close_idx: np.ndarray,
-    close_val: np.ndarray,
-    low_meta: np.ndarray,
-    low_idx: np.ndarray,
-    low_val: np.ndarray,
-    lagged: np.ndarray,
-    ring: np.ndarray,
-    t: np.ndarray,
-    f: np.ndarray,
+    knobs, state, close_meta, close_idx, close_val, low_meta, low_idx, low_val, lagged, ring, t, f,
     start: int,
-) -> int:
+) -> int:  # fmt: skip
     """Walk the samples from ``start``; return the index of the first one after which an
-    event must be built (why in ``counts[_EVENT]``), or -1 at the end of the chunk.
+    event must be built (why in ``state.event``), or -1 at the end of the chunk.
 
     Every sample, finite ones only, updates the noise, the volume, the history and the
     baseline windows. While armed, a rise above the threshold for ``confirm`` samples
@@ -244,82 +282,90 @@ def _detector_run(
     active, its peak is tracked until flow collapses (completed, then re-armed) or has
     fallen enough from the peak to allow a new letdown (re-armed).
     """
-    window, confirm, lag = counts[_WINDOW], counts[_CONFIRM], counts[_LAG]
-    keep = params[_KEEP]
+    st = state[0]
+    window, confirm, lag = knobs.window, knobs.confirm, knobs.lag
+    keep = knobs.keep
     log_keep = math.log(keep)
-    end_frac = params[_END_FRAC]
+    end_frac = knobs.end_frac
     size = ring.shape[1]
     for i in range(start, t.size):
         x, ti = f[i], t[i]
         if not np.isfinite(x):
             continue
-        n = counts[_N]
+        n = st.n
         if n == 0:  # the stream's first flow pads the look-backs before it began
-            state[_SETTLED_T] = ti + params[_SETTLE]
+            st.settled_t = ti + knobs.settle_s
             lagged[:] = x
-        counts[_N] = n + 1
+        st.n = n + 1
         # Noise: mean square of the second difference at lag samples, E[d2^2] = 6 sigma^2
         # for independent noise; blind to steady decays, and a mean square (not a mean
         # absolute value) so sparse bumps, e.g. from a coarsely quantised sensor, count fully.
         p = n % (2 * lag)
         d2 = x - 2.0 * lagged[(p + lag) % (2 * lag)] + lagged[p]
         lagged[p] = x
-        sigma = math.sqrt(ewmean_push(state, _NOISE_Z, keep, log_keep, d2 * d2) / 6.0)
-        state[_VOLUME] += max(x, 0.0) / params[_RATE]
-        state[_LAST_T] = ti
+        # Measured on settled flow only: the filters' start-up transient (the smoother
+        # seeded with one rippling sample) would dominate a mean square for many minutes.
+        mean_sq = st.noise_z / -math.expm1(st.noise_n * log_keep) if st.noise_n > 0 else 0.0
+        # And only while armed: during a detected rise the second difference measures the
+        # rise's own curvature, and would raise the bar for the next letdown.
+        settled = ti - 2 * lag / knobs.rate_hz >= st.settled_t  # its lagged samples too
+        if settled and st.armed:
+            st.noise_z = keep * st.noise_z + (1.0 - keep) * (d2 * d2)  # bias-corrected EwMean
+            st.noise_n += 1.0
+            mean_sq = st.noise_z / -math.expm1(st.noise_n * log_keep)
+        sigma = math.sqrt(mean_sq / 6.0)
+        st.volume_ml += max(x, 0.0) / knobs.rate_hz
+        st.last_t = ti
         slot = n % size
-        ring[0, slot], ring[1, slot], ring[2, slot] = ti, x, state[_VOLUME]
+        ring[0, slot], ring[1, slot], ring[2, slot] = ti, x, st.volume_ml
         # Baseline = lowest flow over the look-back after closing dips shorter than
         # dip_s: a flow estimate that dips (an artifact) and recovers is not a new rise.
         closed = extreme_push(close_meta, close_idx, close_val, x)
         lowest = extreme_push(low_meta, low_idx, low_val, closed)
-        valid = ti >= state[_SETTLED_T]
-        if counts[_ARMED]:
+        valid = ti >= st.settled_t
+        if st.armed:
             # Never a base from before a re-arm or the end of the settling time
             # (infinite until then: nothing can be detected).
-            since = state[_FLOOR_MIN]
+            since = st.floor_min
             if valid and closed < since:
                 since = closed
-            age = counts[_FLOOR_AGE] + (1 if valid else 0)
+            age = st.floor_age + (1 if valid else 0)
             base = max(since if age < window else lowest, 0.0)
-            threshold = max(
-                max(params[_MIN_RISE], params[_NOISE_K] * sigma), params[_REL_RISE] * base
-            )
-            run = counts[_RUN] + 1 if x - base > threshold else 0
-            if run >= confirm:
-                counts[_RUN], counts[_ARMED], counts[_EVENT] = 0, 0, _DETECTED
-                state[_RISE_BASE], state[_RISE_THRESHOLD] = base, threshold
+            threshold = max(max(knobs.min_rise_ml_s, knobs.noise_k * sigma), knobs.rel_rise * base)
+            run = st.run + 1 if x - base > threshold else 0
+            strong = x - base > knobs.strong_rise * threshold
+            if (run >= confirm and strong) or run >= knobs.weak_confirm:
+                st.run, st.armed, st.event = 0, False, _DETECTED
+                st.rise_base, st.rise_threshold = base, threshold
                 return i
-            counts[_RUN] = run
-            _advance_floor(counts, state, closed, valid, window)
-            if counts[_OPEN] and x < state[_BASE] + end_frac * (state[_PEAK] - state[_BASE]):
-                counts[_OPEN], counts[_EVENT] = 0, _COMPLETED
+            st.run = run
+            _advance_floor(st, closed, valid, window)
+            if st.open and x < st.base + end_frac * (st.peak - st.base):
+                st.open, st.event = False, _COMPLETED
                 return i
         else:
-            peak = max(state[_PEAK], x)
-            state[_PEAK] = peak
-            base = state[_BASE]
+            peak = max(st.peak, x)
+            st.peak = peak
+            base = st.base
             collapsed = x < base + end_frac * (peak - base)  # fell straight back
-            drop = max(params[_REARM_FRAC] * (peak - base), 0.5 * state[_THRESHOLD])
-            late = ti - state[_FOOT_T] >= params[_MIN_INTERVAL]
+            drop = max(knobs.rearm_frac * (peak - base), knobs.rearm_threshold_frac * st.threshold)
+            late = ti - st.foot_t >= knobs.min_interval_s
             if collapsed or (x < peak - drop and late):
-                counts[_ARMED], counts[_RUN], counts[_FLOOR_AGE] = 1, 0, 0
+                st.armed, st.run, st.floor_age = True, 0, 0
                 # A new letdown must rise from flow after this point, not from before
                 # the last one.
-                state[_FLOOR_MIN] = np.inf
-                _advance_floor(counts, state, closed, valid, window)
+                st.floor_min = np.inf
+                _advance_floor(st, closed, valid, window)
                 if collapsed:  # completed now (retracted if too soon)
-                    counts[_OPEN], counts[_EVENT] = 0, _COMPLETED
+                    st.open, st.event = False, _COMPLETED
                     return i
     return -1
 
 
 @kernel
-def _advance_floor(
-    counts: np.ndarray, state: np.ndarray, closed: float, valid: bool, window: int
-) -> None:
+def _advance_floor(st, closed: float, valid: bool, window: int) -> None:
     """Account a consumed sample in the baseline's look-back limits: how many samples it
     may look back over (capped at the window) and their lowest dip-closed flow."""
-    if valid and counts[_FLOOR_AGE] < window:
-        state[_FLOOR_MIN] = min(state[_FLOOR_MIN], closed)
-        counts[_FLOOR_AGE] += 1
+    if valid and st.floor_age < window:
+        st.floor_min = min(st.floor_min, closed)
+        st.floor_age += 1

@@ -39,7 +39,15 @@ ARTIFACTS: tuple[str, ...] = (
     "lost",  # randomly lost samples
     "gaps",  # seconds-long dropouts
     "jitter",  # timestamp jitter
+    "harmonics",  # non-sinusoidal vacuum ripple (2nd/3rd harmonics), up to ~10 mL p-p
+    "sensor_model",  # BLE scale (smoothing, burst stamps), HX711 (vibration), drop counter,
+    #                  thermal flow sensor (lag, offset, bubbles), optical level sensor
+    "looks",  # the bottle lifted 2-8 s to look at it, or swapped for an empty one
 )
+#: The artifacts a session gets by default (the standard corpus); the sensor models of
+#: issue 12 (``harmonics``, ``sensor_model``, ``looks``) are opt-in until the detector's
+#: regression floor has been re-established on them.
+DEFAULT_ARTIFACTS: frozenset[str] = frozenset(ARTIFACTS) - {"harmonics", "sensor_model", "looks"}
 _PHYSICS_RATE_HZ = 100.0
 
 
@@ -58,6 +66,8 @@ class SimConfig:
         pa_per_ml: pressure of the milk column per mL collected, Pa/mL.
         g_per_ml: milk density, g/mL.
         start_time: UTC start written to the sidecar.
+        wide_physiology: the full range of issue 12: later letdowns down to 0.035 mL/s,
+            rises of 3-25 s (smoothstep or saturating), some 45-70 s after the previous.
     """
 
     kind: str = "weight_g"
@@ -66,7 +76,8 @@ class SimConfig:
     sample_rate_hz: float = 20.0
     letdowns: int | None = None
     letdown_times_s: tuple[float, ...] | None = None
-    artifacts: frozenset[str] = field(default_factory=lambda: frozenset(ARTIFACTS))
+    artifacts: frozenset[str] = field(default_factory=lambda: DEFAULT_ARTIFACTS)
+    wide_physiology: bool = False
     pa_per_ml: float = 5.0
     g_per_ml: float = DEFAULT_G_PER_ML
     start_time: str = "2026-01-05T07:30:00+00:00"
@@ -136,13 +147,20 @@ def _letdown_plan(
             if t > cfg.duration_s - 60.0:
                 break
             onsets.append(t)
-            t += float(rng.uniform(80.0, 260.0))
+            # Some ejections come only 45-70 s after the previous one, on its decay.
+            close = cfg.wide_physiology and rng.random() < 0.2
+            t += float(rng.uniform(45.0, 70.0) if close else rng.uniform(80.0, 260.0))
     plan, amp = [], float(rng.uniform(0.5, 1.8))
     for i, onset in enumerate(onsets):
         if i > 0:  # later ejections usually smaller (Prime et al. 2011)
-            amp = max(0.25, amp * float(rng.uniform(0.5, 0.95)))
-        rise = float(rng.uniform(3.0, 20.0))
+            if cfg.wide_physiology:
+                amp = max(0.035, amp * float(rng.uniform(0.3, 0.95)))
+            else:
+                amp = max(0.25, amp * float(rng.uniform(0.5, 0.95)))
+        rise = float(rng.uniform(3.0, 25.0 if cfg.wide_physiology else 20.0))
         decay = float(rng.uniform(30.0, 120.0))
+        if cfg.wide_physiology and i % 2:  # not only smoothsteps (sign marks the shape)
+            rise = -rise
         plan.append((onset, amp, rise, decay))
     return plan
 
@@ -151,8 +169,12 @@ def _flow_curve(t: np.ndarray, plan: list[tuple[float, float, float, float]]) ->
     """Smooth true flow, mL/s: each ejection rises (smoothstep) then decays exponentially."""
     flow = np.zeros_like(t)
     for onset, amp, rise, decay in plan:
+        saturating = rise < 0  # marked by the plan: a fast rise that saturates
+        # Not only smoothsteps: every other ejection rises fast then saturates.
+        rise = abs(rise)
         x = np.clip((t - onset) / rise, 0.0, 1.0)
-        shape = x * x * (3.0 - 2.0 * x)
+        smooth = x * x * (3.0 - 2.0 * x)
+        shape = (1 - np.exp(-4 * x)) / (1 - np.exp(-4)) if saturating else smooth
         after = np.maximum(t - onset - rise, 0.0)
         flow += amp * shape * np.exp(-after / decay)
     return flow
@@ -228,7 +250,14 @@ def simulate_session(config: SimConfig | None = None, seed: int = 0) -> Simulati
         true_columns["true_flow_ml_s" + side] = np.interp(ts, tp, smooth)
         columns[name] = _sensor(cfg, rng, tp, ts, inst, volume, phase)
 
-    data = pd.DataFrame({"t_s": ts, **columns})
+    stamps = ts
+    if "sensor_model" in art and cfg.kind == "weight_g" and rng.random() < 0.5:
+        # BLE: timestamps taken on arrival, samples come in bursts of 2-4 a few ms apart.
+        size = int(rng.integers(2, 5))
+        last = np.minimum((np.arange(ts.size) // size + 1) * size - 1, ts.size - 1)
+        stamps = np.round(ts[last] + 0.003 * (np.arange(ts.size) % size), 4)
+        stamps = np.maximum.accumulate(stamps)
+    data = pd.DataFrame({"t_s": stamps, **columns})
     calibration: dict[str, float] = {}
     if cfg.kind == "pressure_pa":
         calibration["pa_per_ml"] = cfg.pa_per_ml
@@ -274,7 +303,14 @@ def _sensor(
         x = np.interp(ts, tp, volume) * per_ml
         if "ripple" in art:  # vacuum pull on bottle/tubing at the cycle frequency
             amp = per_ml * rng.uniform(0.3, 2.5)
-            x = x + amp * np.sin(2 * np.pi * np.interp(ts, tp, phase))
+            ph = 2 * np.pi * np.interp(ts, tp, phase)
+            wave = np.sin(ph)
+            if "harmonics" in art:  # a vacuum pulse is not a sine: strong 2nd/3rd harmonics
+                h2, h3 = rng.uniform(0.0, 0.8, 2)
+                wave = wave + h2 * np.sin(2 * ph + rng.uniform(0, 6.3)) + h3 * np.sin(3 * ph)
+                if kind == "pressure_pa":  # a sensor coupled to the vacuum: up to ~10 mL p-p
+                    amp = per_ml * rng.uniform(0.5, 4.0)
+            x = x + amp * wave
         if "drift" in art:
             rate = per_ml * rng.uniform(-3.0, 3.0) / 600.0  # up to 3 mL-equivalent per 10 min
             walk = (
@@ -290,9 +326,17 @@ def _sensor(
         if "spikes" in art:
             idx = rng.choice(ts.size, size=int(rng.integers(0, 8)), replace=False)
             x[idx] += per_ml * rng.uniform(-30.0, 30.0, idx.size)
+        looks = "looks" in art and kind == "weight_g" and cfg.duration_s > 60.0
+        if looks and rng.random() < 0.15:  # swapped for an empty bottle: the milk leaves
+            swap = rng.uniform(0.5, 0.9) * cfg.duration_s
+            x = np.where(ts >= swap, x - np.interp(swap, ts, x) + x[0], x)
         if "tare" in art and kind == "weight_g":
             placed = rng.uniform(1.0, 8.0)
             x = np.where(ts >= placed, x + rng.uniform(60.0, 160.0), rng.normal(0.0, 0.2, ts.size))
+        if "looks" in art and kind == "weight_g" and cfg.duration_s > 60.0:
+            for _ in range(int(rng.integers(0, 3))):  # lifted to look at it: the scale reads ~0
+                start = rng.uniform(30.0, cfg.duration_s - 30.0)
+                x = np.where((ts >= start) & (ts < start + rng.uniform(2.0, 8.0)), 0.0, x)
         if "lift" in art and kind != "volume_ml":
             lift_s = cfg.duration_s - rng.uniform(2.0, 6.0)
             frac = np.clip((ts - lift_s) / rng.uniform(0.3, 1.5), 0.0, 1.0)
@@ -302,15 +346,57 @@ def _sensor(
         step = {"volume_ml": 0.1, "weight_g": 0.1, "pressure_pa": 0.5}[kind]
         if "quantisation" in art:
             step = float(rng.choice([step, 10 * step], p=[0.7, 0.3]))
+    if "sensor_model" in art:
+        x, step = _sensor_model(cfg, rng, tp, ts, inst_flow, volume, phase, x, step)
     return np.round(x / step) * step
 
 
+def _sensor_model(cfg, rng, tp, ts, inst_flow, volume, phase, x, step):
+    """A real sensor type's own physics on top of the reading ``x``: returns (x, step).
+
+    Weight: a BLE kitchen scale smooths over 0.3-1 s itself, or an HX711 load cell picks
+    up the pump motor's vibration. Flow: a thermal sensor lags (first order, up to 2 s),
+    has an offset and air-bubble spikes; a drop counter reports whole drops of
+    0.04-0.06 mL. Volume: an optical level sensor reads in 0.5 mL steps.
+    """
+    kind, fs = cfg.kind, cfg.sample_rate_hz
+    if kind == "weight_g" and rng.random() < 0.5:  # BLE scale: its own moving average
+        n = max(1, round(rng.uniform(0.3, 1.0) * fs))
+        x = np.convolve(np.r_[np.full(n - 1, x[0]), x], np.full(n, 1.0 / n), "valid")
+    elif kind == "weight_g":  # HX711: motor vibration at a few times the pump cycle
+        vib = rng.uniform(0.2, 2.0) * np.sin(2 * np.pi * rng.uniform(3.0, 4.5) * ts)
+        x = x + vib * np.abs(np.sin(np.pi * np.interp(ts, tp, phase)))
+    if kind == "flow_ml_s" and rng.random() < 0.5:  # drop counter: whole drops per sample
+        drop = rng.uniform(0.04, 0.06)
+        counts = np.floor(np.interp(ts, tp, volume) / drop)
+        x = np.diff(np.r_[counts[0], counts]) * drop / np.diff(np.r_[ts[0] - 1 / fs, ts])
+        return x, 1e-9
+    if kind == "flow_ml_s":  # thermal: first-order lag, offset, bubbles
+        tau = rng.uniform(0.2, 2.0)
+        a = np.exp(-np.diff(np.r_[ts[0], ts]) / tau)
+        y, acc = np.empty_like(x), x[0]
+        for i in range(x.size):
+            acc = a[i] * acc + (1.0 - a[i]) * x[i]
+            y[i] = acc
+        x = y + rng.uniform(-0.03, 0.03)
+        idx = rng.choice(ts.size, size=int(rng.integers(0, 10)), replace=False)
+        x[idx] += rng.choice([-1.0, 1.0], idx.size) * rng.uniform(0.5, 3.0, idx.size)
+    if kind == "volume_ml":  # optical level sensor: 0.5 mL steps
+        step = 0.5
+    return x, step
+
+
 def _touch(rng: np.random.Generator, ts: np.ndarray, duration_s: float) -> np.ndarray:
-    """A hand on the bottle: tens of grams for 0.3-2.5 s, with soft edges, g."""
-    start = rng.uniform(10.0, duration_s - 10.0)
-    length = rng.uniform(0.3, 2.5)
+    """A hand on the bottle: -40..+150 g for 0.2-3 s, with soft edges, g.
+
+    Placed anywhere in the session away from its first and last tenth (a short session
+    gets its touch in the middle: ``letdown live --duration 10`` must work).
+    """
+    margin = min(10.0, 0.1 * duration_s)
+    start = rng.uniform(margin, max(margin, duration_s - margin - 3.0))
+    length = rng.uniform(0.2, 3.0)
     edge = rng.uniform(0.05, 0.3)
-    grams = rng.uniform(10.0, 60.0)
+    grams = rng.uniform(10.0, 150.0) if rng.random() < 0.8 else -rng.uniform(10.0, 40.0)
     up = np.clip((ts - start) / edge, 0.0, 1.0)
     down = np.clip((start + length - ts) / edge, 0.0, 1.0)
     return grams * np.minimum(up, down)
@@ -362,9 +448,9 @@ def corpus_config(index: int) -> SimConfig:
     without a letdown (one in eight).
     """
     rng = np.random.default_rng(10_000 + index)
-    artifacts = frozenset(ARTIFACTS)
+    artifacts = DEFAULT_ARTIFACTS
     if index % 10 >= 7:  # some sessions with only a random subset of artifacts
-        artifacts = frozenset(a for a in ARTIFACTS if rng.random() < 0.5)
+        artifacts = frozenset(a for a in ARTIFACTS if a in DEFAULT_ARTIFACTS and rng.random() < 0.5)
     return SimConfig(
         kind=CHANNEL_KINDS[index % 4],
         sample_rate_hz=(10.0, 20.0, 50.0, 100.0)[(index // 4) % 4],
