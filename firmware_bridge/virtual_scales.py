@@ -34,12 +34,11 @@ from bleak.backends.service import BleakGATTService, BleakGATTServiceCollection
 from bleak.exc import BleakDeviceNotFoundError, BleakError
 
 from letdown_detect.sources.scales import acaia, bookoo, decent, felicita, weight_service
-from letdown_detect.sources.scales.base import G_PER_OZ
+from letdown_detect.sources.scales.base import BATTERY_SERVICE_UUID, G_PER_OZ
 
 from .virtual_pump import check_speed
 
 _SCALES: dict[str, VirtualScale] = {}
-BATTERY_SERVICE = "0000180f-0000-1000-8000-00805f9b34fb"
 
 
 @dataclass(frozen=True)
@@ -179,6 +178,7 @@ class VirtualScale:
         self._client: VirtualScaleClient | None = None
         self._buttons: list[str] = []
         self._unit_switch_at_s: float | None = None
+        self._drop_at: tuple[float, float] | None = None
 
     def __enter__(self) -> VirtualScale:
         _SCALES[self.address] = self
@@ -213,6 +213,10 @@ class VirtualScale:
     def press(self, button: str) -> None:
         """Press a button on the scale (``tare`` zeroes it, as the real one does)."""
         self._buttons.append(button)
+
+    def drop_link_at(self, t_s: float, away_s: float) -> None:
+        """Break the link at session time ``t_s`` and stay out of range for ``away_s``."""
+        self._drop_at = (t_s, away_s)
 
     def switch_to_ounces_at(self, t_s: float) -> None:
         """Switch the display unit to ounces at session time ``t_s``."""
@@ -274,6 +278,11 @@ class VirtualScale:
             if self._unit_switch_at_s is not None and self.now_s() >= self._unit_switch_at_s:
                 self.ounces, self._unit_switch_at_s = True, None
                 sent_status_s = -math.inf  # the scale says so at once
+            if self._drop_at is not None and self.now_s() >= self._drop_at[0]:
+                away_s, self._drop_at = self._drop_at[1], None
+                asyncio.get_running_loop().call_later(away_s / self.speed, self.set_available, True)
+                self.drop_link(available=False)
+                return
             if not self._streaming():
                 continue
             packets = [
@@ -452,7 +461,7 @@ class VirtualScaleScanner(BaseBleakScanner):
                 continue
             service_data = {}
             if scale.kind == "weight-service":  # the SIG way to say the battery charge
-                service_data[BATTERY_SERVICE] = bytes([scale.battery_pct])
+                service_data[BATTERY_SERVICE_UUID] = bytes([scale.battery_pct])
             advert = AdvertisementData(
                 local_name=scale.name,
                 manufacturer_data={},

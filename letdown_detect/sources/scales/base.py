@@ -28,6 +28,10 @@ def sig_uuid(short: int) -> str:
     return f"{short:08x}-0000-1000-8000-00805f9b34fb"
 
 
+#: The SIG Battery Service: its service data in an advertisement is the charge, percent.
+BATTERY_SERVICE_UUID = sig_uuid(0x180F)
+
+
 @dataclass(frozen=True)
 class Reading:
     """What one message from a scale says; fields it does not carry are ``None``."""
