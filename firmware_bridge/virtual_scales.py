@@ -39,6 +39,8 @@ from letdown_detect.sources.scales.base import BATTERY_SERVICE_UUID, G_PER_OZ
 from .virtual_pump import check_speed
 
 _SCALES: dict[str, VirtualScale] = {}
+#: How often a scale advertises, host seconds.
+ADVERT_S = 0.05
 
 
 @dataclass(frozen=True)
@@ -445,16 +447,22 @@ class VirtualScaleScanner(BaseBleakScanner):
         **kwargs: Any,
     ) -> None:
         super().__init__(detection_callback, service_uuids)
+        self._scanning = False
 
     async def start(self) -> None:
-        """Start scanning; adverts arrive on the next loop turn (as from a radio)."""
+        """Start scanning; adverts arrive from the next loop turn on, every ``ADVERT_S``."""
         self.seen_devices = {}
+        self._scanning = True
         asyncio.get_running_loop().call_soon(self._advertise)
 
     async def stop(self) -> None:
         """Stop scanning."""
+        self._scanning = False
 
     def _advertise(self) -> None:
+        if not self._scanning:
+            return
+        asyncio.get_running_loop().call_later(ADVERT_S, self._advertise)
         for scale in list(_SCALES.values()):
             uuids = [scale.protocol.service]
             if not scale.available or not self.is_allowed_uuid(uuids):

@@ -27,6 +27,7 @@ from ..errors import DeviceError, ProtocolError
 from ..model import SampleBlock
 from . import Arrival, LinkLostError, LinkStats, SourceInfo
 from .ble import connect_error, looks_like_address
+from .scales import SCALES
 from .scales import adapter as scale_adapter
 
 _LOST = object()
@@ -97,6 +98,7 @@ class ScaleSource:
         self._pending: list[tuple[float, float]] = []
         self._last_weight_host_s: float | None = None
         self._tared = False
+        self._found: str | None = None
 
     async def open(self) -> SourceInfo:
         """Find the scale, connect, subscribe, initialise, and wait for its first weight.
@@ -110,7 +112,7 @@ class ScaleSource:
 
         await self.close()
         self._queue = asyncio.Queue()
-        where = self.ble or self.adapter.name
+        where = self.ble or self._found or self.adapter.name
         try:
             device = await self._find()
             client = BleakClient(device, self._on_disconnect, backend=self.backend)
@@ -187,6 +189,8 @@ class ScaleSource:
     async def _find(self) -> Any:
         if self.ble is not None and looks_like_address(self.ble):
             return self.ble
+        if self._found is not None:  # a reconnect: the same scale, straight by its address
+            return self._found
         from bleak import BleakScanner
 
         wanted = self.ble
@@ -202,15 +206,16 @@ class ScaleSource:
         )
         if device is None:
             what = (
-                f"named {wanted!r}" if wanted else f"that looks like a {self.adapter.vendor} scale"
+                f"Bluetooth LE scale named {wanted!r}" if wanted else f"{self.adapter.vendor} scale"
             )
             raise DeviceError(
                 wanted or self.adapter.name,
-                f"no Bluetooth LE scale {what} answered within {self.scan_timeout_s:g} s; "
+                f"no {what} answered within {self.scan_timeout_s:g} s; "
                 "is it switched on, awake and not connected to a phone app? "
                 "`letdown scan` lists what is around",
             )
         self.device = self.adapter.model(device.name)
+        self._found = device.address
         return device
 
     def _characteristics(self, client: Any) -> tuple[str, str | None]:
@@ -254,9 +259,10 @@ class ScaleSource:
             await self.close()
             raise ProtocolError(
                 where,
-                f"connected, but no weight arrived in {self.first_samples_s:g} s; is it a "
-                f"{self.adapter.vendor} scale? (supported: --scale acaia, bookoo, decent, "
-                "felicita, weight-service)",
+                f"connected, but no weight arrived in {self.first_samples_s:g} s; is "
+                f"--scale {self.adapter.name} the right kind? (supported: "
+                + ", ".join(SCALES)
+                + ")",
             )
 
     def _decode(self, data: bytes, host_s: float) -> None:
