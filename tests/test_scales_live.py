@@ -231,3 +231,12 @@ def test_the_t_key_tares_the_scale(tmp_path) -> None:
     ]
     got = read_recording(tmp_path / "t.csv").data
     assert abs(got["weight_g"].to_numpy()[-1]) < 10.0, "the weight reads zero after the tare"
+
+
+def test_a_tare_button_press_and_the_battery_reach_the_source(tmp_path) -> None:
+    with VirtualScale("acaia", T_S, WEIGHT_G, speed=SPEED, battery_pct=42) as scale:
+        _, source = _session(
+            "acaia", tmp_path / "b.csv", [Watch(20.0, lambda: scale.press("tare"))], 30.0
+        )
+    assert source.buttons == {"tare": 1} and source.battery_pct == 42
+    assert source.garbage_notifications == 0
