@@ -32,7 +32,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="watch a pumping session live (serial, BLE, replay or the built-in simulator)",
         description="Watch a pumping session live: flow, volume and each letdown as it "
         "happens, recorded as it streams. With no source, a simulated session runs. "
-        "Keys: f or space = I feel a letdown now, q = stop (Ctrl-C also stops cleanly).",
+        "Keys: f or space = I feel a letdown now, t = tare a --scale, q = stop (Ctrl-C also "
+        "stops cleanly).",
     )
     source = p.add_mutually_exclusive_group()
     source.add_argument(

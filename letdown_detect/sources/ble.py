@@ -207,7 +207,7 @@ class BleSource:
             raise ProtocolError(
                 self.target,
                 f"no sample frames arrived in {self.first_samples_s:g} s; a third-party device "
-                "needs --char UUID --format STRUCT --scale F --channel K",
+                "needs --char UUID --format STRUCT --factor F --channel K (a scale: --scale NAME)",
             )
         return self._stream.source_info(f"BLE device {self.target}")
 
