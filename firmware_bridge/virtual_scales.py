@@ -39,6 +39,8 @@ from letdown_detect.sources.scales.base import BATTERY_SERVICE_UUID, G_PER_OZ
 from .virtual_pump import check_speed
 
 _SCALES: dict[str, VirtualScale] = {}
+#: Payload of one notification at BLE's default MTU (23 - 3), bytes.
+NOTIFY_BYTES = 20
 #: How often a scale advertises, host seconds.
 ADVERT_S = 0.05
 
@@ -60,6 +62,9 @@ class _Protocol:
     """The keep-alive it waits for, if any."""
     heartbeat_timeout_s: float = 5.0
     tare: Callable[[bytes], bool] = lambda data: False
+    byte_stream: bool = False
+    """Frames are a byte stream cut into 20-byte notifications (a UART-over-BLE bridge),
+    so a frame can span two notifications."""
 
 
 def _acaia_weight(scale: VirtualScale, grams: float) -> bytes:
@@ -79,6 +84,7 @@ PROTOCOLS: dict[str, _Protocol] = {
         needs=(acaia.IDENTIFY, acaia.NOTIFICATION_REQUEST),
         heartbeat=acaia.HEARTBEAT,
         tare=lambda data: data == acaia.TARE,
+        byte_stream=True,
     ),
     "bookoo": _Protocol(
         service=bookoo.SERVICE_UUID,
@@ -302,6 +308,11 @@ class VirtualScale:
                 press = self.protocol.button(name)
                 if press:
                     packets.append(press)
+            if self.protocol.byte_stream:
+                joined = b"".join(packets)
+                packets = [
+                    joined[k : k + NOTIFY_BYTES] for k in range(0, len(joined), NOTIFY_BYTES)
+                ]
             for packet in packets:
                 callback(bytearray(packet))
                 self.notifications += 1

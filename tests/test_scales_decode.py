@@ -127,7 +127,7 @@ def test_weight_scale_service_flags() -> None:
 def test_random_payloads_never_crash_a_decoder(scale, payload: bytes, unit: str) -> None:
     readings = scale.decode(payload, unit)
     assert all(isinstance(r, Reading) for r in readings)
-    assert sum(r.garbage_bytes for r in readings) <= len(payload)
+    assert sum(r.garbage_bytes + len(r.remainder) for r in readings) <= len(payload)
 
 
 @pytest.mark.parametrize("name", list(VALID))
@@ -197,3 +197,25 @@ def test_adverts_are_recognised_by_name_or_service() -> None:
     assert recognise("Phone", ["0000180f-0000-1000-8000-00805f9b34fb"]) is None
     assert acaia.ADAPTER.model("PEARLS-1234") == "Acaia Pearl S"
     assert acaia.ADAPTER.model("PROCHBT001") == "Acaia Pearl"
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    grams=st.lists(st.floats(-500, 1500, allow_nan=False), min_size=1, max_size=12),
+    cuts=st.lists(st.integers(1, 40), min_size=1, max_size=40),
+)
+def test_acaia_frames_cut_across_notifications_all_arrive(grams: list[float], cuts) -> None:
+    stream = b"".join(acaia.weight_frame(g) for g in grams)
+    chunks, at = [], 0
+    for size in cuts * (len(stream) // sum(cuts) + 1):
+        chunks.append(stream[at : at + size])
+        at += size
+        if at >= len(stream):
+            break
+    got, carry = [], b""
+    for chunk in chunks:
+        readings = acaia.decode(carry + chunk)
+        carry = b"".join(r.remainder for r in readings)
+        assert not any(r.garbage_bytes for r in readings)
+        got += _weights(readings)
+    assert got == [pytest.approx(g, abs=0.05) for g in grams] and carry == b""

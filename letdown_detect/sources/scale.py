@@ -99,6 +99,7 @@ class ScaleSource:
         self._last_weight_host_s: float | None = None
         self._tared = False
         self._found: str | None = None
+        self._carry = b""
 
     async def open(self) -> SourceInfo:
         """Find the scale, connect, subscribe, initialise, and wait for its first weight.
@@ -183,6 +184,7 @@ class ScaleSource:
             with contextlib.suppress(Exception):
                 await client.disconnect()
         self._last_weight_host_s = None
+        self._carry = b""
 
     # --- helpers --------------------------------------------------------
 
@@ -266,7 +268,8 @@ class ScaleSource:
             )
 
     def _decode(self, data: bytes, host_s: float) -> None:
-        readings = self.adapter.decode(data, self._unit)
+        readings = self.adapter.decode(self._carry + data, self._unit)
+        self._carry = b"".join(r.remainder for r in readings)
         weights = [r.weight_g for r in readings if r.weight_g is not None]
         for reading in readings:
             if reading.garbage_bytes:

@@ -30,6 +30,8 @@ CMD_SETTINGS, CMD_IDENTIFY, CMD_EVENT = 8, 11, 12
 EVENT_WEIGHT, EVENT_TIMER, EVENT_BUTTON, EVENT_ACK = 5, 7, 8, 11
 UNIT_OUNCES = 5
 BUTTONS = {0: "tare", 8: "timer start", 9: "timer reset", 10: "timer stop"}
+#: Longest unfinished frame kept for the next notification, bytes.
+MAX_CARRY = 64
 
 
 def frame(command: int, body: bytes) -> bytes:
@@ -108,28 +110,40 @@ def _event(body: bytes, unit: str) -> Reading | None:
 def decode(payload: bytes, unit: str = "g") -> list[Reading]:
     """One notification -> readings; several frames may share it, garbage between is counted.
 
+    A frame cut off at the end comes back as ``remainder``: prepend it to the next notification.
+
     >>> decode(weight_frame(12.3))[0].weight_g
     12.3
     >>> decode(b"noise" + weight_frame(-2.0))[1].garbage_bytes
     5
     """
+    payload = bytes(payload)
     out: list[Reading] = []
-    i, skipped = 0, 0
+    i, skipped, rest = 0, 0, b""
     while i < len(payload):
         start = payload.find(HEADER, i)
-        if start < 0 or len(payload) - start < 6:
-            skipped += len(payload) - i
+        if start < 0:
+            tail = 1 if payload.endswith(HEADER[:1]) else 0  # half a header: keep it
+            skipped += len(payload) - i - tail
+            rest = payload[len(payload) - tail :]
             break
         skipped += start - i
+        end = start + 5 + (payload[start + 3] if len(payload) > start + 3 else 0)
+        if (len(payload) < start + 6 or end > len(payload)) and payload.find(HEADER, start + 2) < 0:
+            if (
+                len(payload) - start < MAX_CARRY
+            ):  # cut off by the notification: the next completes it
+                rest = payload[start:]
+            else:
+                skipped += len(payload) - start
+            break
         command, size = payload[start + 2], payload[start + 3]
-        end = start + size + 5
         body = payload[start + 3 : end - 2]
         reading = None
         if (
             size >= 2
             and end <= len(payload)
-            and bytes(payload[end - 2 : end])
-            == bytes([sum(body[0::2]) & 0xFF, sum(body[1::2]) & 0xFF])
+            and payload[end - 2 : end] == bytes([sum(body[0::2]) & 0xFF, sum(body[1::2]) & 0xFF])
         ):
             if command == CMD_EVENT:
                 reading = _event(body, unit)
@@ -142,8 +156,8 @@ def decode(payload: bytes, unit: str = "g") -> list[Reading]:
             continue
         out.append(reading)
         i = end
-    if skipped:
-        out.append(Reading(garbage_bytes=skipped))
+    if skipped or rest:
+        out.append(Reading(garbage_bytes=skipped, remainder=rest))
     return out
 
 

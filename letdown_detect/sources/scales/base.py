@@ -50,6 +50,9 @@ class Reading:
     """True when the scale marks the weight as settled."""
     garbage_bytes: int = 0
     """Bytes of this notification that could not be decoded (bad checksum, unknown frame)."""
+    remainder: bytes = b""
+    """The start of a frame cut off by the end of the notification; the caller prepends it
+    to the next one (scales whose frames can span notifications)."""
 
 
 def garbage(payload: bytes) -> list[Reading]:
