@@ -153,6 +153,15 @@ def test_no_scale_nearby_is_one_clear_sentence(tmp_path, capsys, virtual_radio) 
     )
 
 
+def test_the_wrong_kind_of_scale_is_one_clear_sentence(capsys, tmp_path, virtual_radio) -> None:
+    with VirtualScale("bookoo", T_S, WEIGHT_G, speed=SPEED, address="C0:FF:EE:00:00:09"):
+        assert _live(tmp_path, "--scale", "decent", "--ble", "C0:FF:EE:00:00:09") == 2
+    assert capsys.readouterr().err.endswith(
+        "letdown: C0:FF:EE:00:00:09: this device has no Decent weight characteristic "
+        "(0000fff4-0000-1000-8000-00805f9b34fb); is it the right --scale?\n"
+    )
+
+
 class Watch:
     """Keeps the statuses; presses keys or buttons at given session times."""
 

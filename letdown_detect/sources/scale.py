@@ -221,10 +221,8 @@ class ScaleSource:
         return device
 
     def _characteristics(self, client: Any) -> tuple[str, str | None]:
-        pairs = ((self.adapter.notify_uuid, self.adapter.write_uuid), *self.adapter.alternatives)
-        for notify_uuid, write_uuid in pairs:
-            if client.services.get_characteristic(notify_uuid) is not None:
-                return notify_uuid, write_uuid
+        if client.services.get_characteristic(self.adapter.notify_uuid) is not None:
+            return self.adapter.notify_uuid, self.adapter.write_uuid
         raise DeviceError(
             self.ble or self.adapter.name,
             f"this device has no {self.adapter.vendor} weight characteristic "

@@ -96,8 +96,6 @@ class ScaleAdapter:
     decode: Callable[[bytes, str], list[Reading]]
     """``decode(payload, unit)``: one notification -> readings; ``unit`` is the last one
     the scale reported (``g`` until told otherwise). Pure; never raises."""
-    alternatives: tuple[tuple[str, str | None], ...] = ()
-    """Other (notify, write) characteristic pairs, tried when ``notify_uuid`` is absent."""
     init_messages: tuple[bytes, ...] = ()
     """Sent once after subscribing (identification, notification request...)."""
     heartbeat: tuple[bytes, ...] = ()
