@@ -166,9 +166,14 @@ class ScaleSource:
 
     async def tare(self) -> None:
         """Send the scale's tare command (the ``t`` key, ``--tare``); no-op for scales without."""
+        from bleak.exc import BleakError
+
         if self.adapter.tare_command is None or self._client is None:
             return
-        await self._write(self.adapter.tare_command(self._tares_this_link))
+        try:
+            await self._write(self.adapter.tare_command(self._tares_this_link))
+        except (BleakError, OSError):  # the link is going; the disconnect callback says so
+            return
         self._tares_this_link += 1
         self.tares_sent += 1
 
