@@ -106,8 +106,8 @@ def test_a_whole_session_with_a_drop_through_letdown_live_scale(
     rec = read_recording(next(tmp_path.glob("*Z.csv")))
     assert rec.meta.device == MODELS[kind]
     t = rec.data["t_s"].to_numpy()
-    hole = int(np.argmax(np.diff(t)))  # the drop is a hole of about 6 s, then it goes on
-    assert t[hole + 1] - t[hole] > 5.0 and 105.0 < t[hole] < 120.0 and t[-1] > 270.0
+    holes = t[:-1][np.diff(t) > 5.0]  # the drop is a hole of about 6 s, then it goes on
+    assert ((holes > 105.0) & (holes < 120.0)).any() and t[-1] > 270.0, holes
     if kind in TARE_BYTES:
         assert scale.tares == 1
         assert [w for w in scale.writes if w == TARE_BYTES[kind]] == [TARE_BYTES[kind]]
