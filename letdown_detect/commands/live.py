@@ -32,7 +32,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="watch a pumping session live (serial, BLE, replay or the built-in simulator)",
         description="Watch a pumping session live: flow, volume and each letdown as it "
         "happens, recorded as it streams. With no source, a simulated session runs. "
-        "Keys: f or space = I feel a letdown now, q = stop (Ctrl-C also stops cleanly).",
+        "Keys: f or space = I feel a letdown now, t = tare a --scale, q = stop (Ctrl-C also "
+        "stops cleanly).",
     )
     source = p.add_mutually_exclusive_group()
     source.add_argument(
@@ -45,7 +46,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--format", dest="fmt", metavar="STRUCT", default="<f", help="BLE --char: struct format"
     )
-    p.add_argument("--scale", type=float, default=1.0, help="BLE --char: factor to the unit")
+    p.add_argument("--factor", type=float, default=1.0, help="BLE --char: factor to the unit")
+    p.add_argument(
+        "--scale",
+        metavar="NAME",
+        help="a Bluetooth scale by name: acaia, bookoo, decent, felicita, weight-service "
+        "(with --ble ADDR_OR_NAME to pick one, or alone to take the one nearby)",
+    )
+    p.add_argument("--tare", action="store_true", help="--scale: tare the scale when it connects")
     p.add_argument(
         "--channel",
         default="weight_g",
@@ -88,7 +96,7 @@ def run(args: argparse.Namespace) -> int:
     if args.speed is not None and not args.speed > 0:
         raise ConfigError(f"--speed must be a positive number, got {args.speed:g}", "speed")
     clock: Clock = SystemClock()
-    if args.speed is not None and (args.serial or args.ble):
+    if args.speed is not None and (args.serial or args.ble or args.scale):
         # An emulated device stamps samples X times faster than real time: so does the session.
         clock = ScaledClock(clock, args.speed)
     source = _source(args, clock)
@@ -119,8 +127,10 @@ def _source(args: argparse.Namespace, clock: Clock) -> Source:
     from ..errors import ConfigError
     from ..sources import open_source
 
+    if args.scale is not None:
+        return _scale_source(args, clock)
     if args.char and not args.ble:
-        raise ConfigError("--char, --format and --scale only apply to --ble", "char")
+        raise ConfigError("--char, --format and --factor only apply to --ble", "char")
     speed = 1.0 if args.speed is None else args.speed
     if args.serial:
         return open_source(
@@ -132,7 +142,7 @@ def _source(args: argparse.Namespace, clock: Clock) -> Source:
             clock=clock,
             char=args.char,
             fmt=args.fmt,
-            scale=args.scale,
+            scale=args.factor,
             channel=args.channel,
         )
     if args.replay:
@@ -147,6 +157,29 @@ def _source(args: argparse.Namespace, clock: Clock) -> Source:
         double=args.double,
         duration_s=args.duration or 900.0,
     )
+
+
+def _scale_source(args: argparse.Namespace, clock: Clock) -> Source:
+    """``--scale NAME`` (with ``--ble`` to pick one); the old numeric ``--scale F`` is refused."""
+    from ..errors import ConfigError
+    from ..sources import open_source
+    from ..sources.scales import SCALES
+
+    names = ", ".join(SCALES)
+    try:
+        factor = float(args.scale)
+    except ValueError:
+        factor = None
+    if factor is not None:
+        raise ConfigError(
+            f"use --factor {args.scale} for a raw characteristic; --scale names a scale: {names}",
+            "scale",
+        )
+    if args.serial or args.replay or args.char:
+        raise ConfigError(
+            "--scale goes with --ble only (not --serial, --replay or --char)", "scale"
+        )
+    return open_source(f"scale:{args.scale}", clock=clock, ble=args.ble, tare=args.tare)
 
 
 def _recording_path(folder: Path | None, now: datetime) -> Path:

@@ -1,4 +1,4 @@
-"""``letdown scan``: list Bluetooth LE devices nearby, letdown pumps marked."""
+"""``letdown scan``: list Bluetooth LE devices nearby, letdown pumps and supported scales marked."""
 
 from __future__ import annotations
 
@@ -19,6 +19,12 @@ class FoundDevice:
     """Signal strength, dBm."""
     ours: bool
     """True when it advertises the letdown firmware's service."""
+    scale: str | None = None
+    """``--scale`` name of a supported Bluetooth scale, if it is one."""
+    model: str | None = None
+    """The scale's maker and model, e.g. ``Acaia Lunar``."""
+    battery_pct: int | None = None
+    """Battery charge when the advert reports it (Battery Service data), percent."""
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -27,7 +33,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "scan",
         help="list Bluetooth LE devices nearby (letdown pumps marked)",
         description="Scan for Bluetooth LE devices; those running the letdown firmware "
-        "are marked with '*'. Use the address or name with `letdown live --ble`.",
+        "are marked with '*', supported scales with 's' (and their --scale name). Use the "
+        "address or name with `letdown live --ble` (and --scale NAME for a scale).",
     )
     p.add_argument("--timeout", type=float, default=5.0, metavar="S", help="scan time, s")
     p.set_defaults(func=run)
@@ -49,6 +56,8 @@ async def scan(timeout_s: float, backend: type | None = None) -> list[FoundDevic
     from firmware_bridge import ble_gatt
 
     from ..errors import DeviceError
+    from ..sources.scales import recognise
+    from ..sources.scales.base import BATTERY_SERVICE_UUID
 
     try:
         seen = await BleakScanner.discover(timeout_s, return_adv=True, backend=backend)
@@ -60,16 +69,35 @@ async def scan(timeout_s: float, backend: type | None = None) -> list[FoundDevic
             f"cannot scan; is Bluetooth switched on and its system service running? ({exc})",
         ) from None
     service = ble_gatt.SERVICE_UUID.lower()
-    found = [
-        FoundDevice(
-            address=device.address,
-            name=adv.local_name or device.name,
-            rssi_dbm=adv.rssi,
-            ours=service in (u.lower() for u in adv.service_uuids),
+    found = []
+    for device, adv in seen.values():
+        name = adv.local_name or device.name
+        ours = service in (u.lower() for u in adv.service_uuids)
+        scale = None if ours else recognise(name, adv.service_uuids, adv.manufacturer_data)
+        battery = adv.service_data.get(BATTERY_SERVICE_UUID)
+        found.append(
+            FoundDevice(
+                address=device.address,
+                name=name,
+                rssi_dbm=adv.rssi,
+                ours=ours,
+                scale=None if scale is None else scale.name,
+                model=None if scale is None else scale.model(name),
+                battery_pct=battery[0] if scale is not None and battery else None,
+            )
         )
-        for device, adv in seen.values()
-    ]
-    return sorted(found, key=lambda d: (not d.ours, -(d.rssi_dbm or -999)))
+    return sorted(found, key=lambda d: (not d.ours, d.scale is None, -(d.rssi_dbm or -999)))
+
+
+def describe(d: FoundDevice) -> str:
+    """One line: mark, address, name, RSSI, and for a scale its model, battery and --scale name."""
+    rssi = "" if d.rssi_dbm is None else f"{d.rssi_dbm} dBm"
+    mark = "*" if d.ours else "s" if d.scale else " "
+    line = f"{mark} {d.address}\t{d.name or '(no name)'}\t{rssi}"
+    if d.scale is not None:
+        battery = "" if d.battery_pct is None else f", battery {d.battery_pct}%"
+        line += f"\t{d.model}{battery}: letdown live --scale {d.scale}"
+    return line.rstrip()
 
 
 def run(args: argparse.Namespace) -> int:
@@ -78,6 +106,5 @@ def run(args: argparse.Namespace) -> int:
     if not found:
         print("No Bluetooth LE devices found. Is the pump switched on and near?")
     for d in found:
-        rssi = "" if d.rssi_dbm is None else f"{d.rssi_dbm} dBm"
-        print(f"{'*' if d.ours else ' '} {d.address}\t{d.name or '(no name)'}\t{rssi}".rstrip())
+        print(describe(d))
     return 0

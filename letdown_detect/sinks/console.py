@@ -27,6 +27,8 @@ from .base import SessionControl, SessionInfo, SessionStatus, SessionSummary
 
 FELT_KEYS = frozenset("f ")
 STOP_KEYS = frozenset("q")
+#: Tares the source when it can (a Bluetooth scale's ``tare()``).
+TARE_KEYS = frozenset("t")
 #: Keys that answer the open mood question, with the 0-10 intensity they stand for.
 SCORE_KEYS = {**{str(n): n for n in range(10)}, "x": 10}
 
@@ -54,6 +56,7 @@ class ConsoleSink:
         self._restore_terminal: Any = None
         self._mood: Any = None  # the session's mood sink, when prompts are on
         self._stopped = False
+        self._tare_task: asyncio.Task | None = None
 
     async def start(self, session: SessionInfo, control: SessionControl) -> None:
         """Show the header and the status panel; start listening for keys."""
@@ -70,6 +73,8 @@ class ConsoleSink:
                 self._mood.on_prompt = self._show_prompt
             if getattr(self._mood, "tracker", None) is not None:
                 self._mood.tracker.on_prompt = self._mood.on_prompt
+        if hasattr(getattr(control, "source", None), "tare"):
+            keys += ", [bold]t[/] = tare the scale"
         self.console.print(keys + ".")
         self._live = Live(self._panel(), console=self.console, auto_refresh=False, transient=False)
         self._live.start(refresh=True)
@@ -188,9 +193,17 @@ class ConsoleSink:
                 self._control.mark_felt("keyboard")
             elif key in SCORE_KEYS and self._mood is not None:
                 self._answer(SCORE_KEYS[key])
+            elif key in TARE_KEYS:
+                self._tare()
             elif key in STOP_KEYS and hasattr(self._control, "request_stop"):
                 self._print("Stopping...")
                 self._control.request_stop()
+
+    def _tare(self) -> None:
+        """Ask the session's source to tare, when it is a scale that can."""
+        tare = getattr(getattr(self._control, "source", None), "tare", None)
+        if tare is not None:
+            self._tare_task = asyncio.get_running_loop().create_task(tare())
 
     def _show_prompt(self, prompt: Any) -> None:
         """A mood question opened (show it) or closed unanswered (say so)."""

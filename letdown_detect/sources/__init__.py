@@ -10,6 +10,7 @@ scheme        example                                 module
 ``ble``       ``ble:AA:BB:CC:DD:EE:FF`` (``backend=``) :mod:`.ble`
 ``replay``    ``replay:session.csv`` (``speed=``)     :mod:`.replay`
 ``sim``       ``sim:`` (``seed=``, ``speed=``)         :mod:`.simulated`
+``scale``     ``scale:acaia`` (``ble=``, ``backend=``)  :mod:`.scale`
 ============  ======================================  =====================
 
 Every source follows :class:`Source`: ``open()`` connects (raising
@@ -34,6 +35,7 @@ SCHEMES: dict[str, tuple[str, str]] = {
     "ble": ("ble", "BleSource"),
     "replay": ("replay", "ReplaySource"),
     "sim": ("simulated", "SimulatedSource"),
+    "scale": ("scale", "ScaleSource"),
 }
 
 

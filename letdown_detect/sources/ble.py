@@ -41,6 +41,21 @@ def looks_like_address(target: str) -> bool:
     return bool(_ADDRESS.match(target))
 
 
+def connect_error(target: str, exc: BaseException) -> DeviceError:
+    """One sentence for a Bluetooth LE connection that failed with ``exc`` (a bleak error)."""
+    from bleak.exc import BleakBluetoothNotAvailableError, BleakDeviceNotFoundError
+
+    if isinstance(exc, BleakBluetoothNotAvailableError):
+        return DeviceError(target, f"Bluetooth is off or there is no adapter ({exc}); switch it on")
+    if isinstance(exc, BleakDeviceNotFoundError):
+        return DeviceError(
+            target,
+            "no Bluetooth LE device with this address is in range; is it switched on? "
+            "`letdown scan` lists what is around",
+        )
+    return DeviceError(target, f"cannot connect over Bluetooth LE ({exc})")
+
+
 class BleSource:
     """Read a pump over Bluetooth LE.
 
@@ -112,11 +127,7 @@ class BleSource:
             ProtocolError: connected, but no decodable samples arrive.
         """
         from bleak import BleakClient
-        from bleak.exc import (
-            BleakBluetoothNotAvailableError,
-            BleakDeviceNotFoundError,
-            BleakError,
-        )
+        from bleak.exc import BleakError
 
         await self.close()
         self._queue = asyncio.Queue()
@@ -135,21 +146,9 @@ class BleSource:
         except DeviceError:
             await self.close()
             raise
-        except BleakBluetoothNotAvailableError as exc:
-            await self.close()
-            raise DeviceError(
-                self.target, f"Bluetooth is off or there is no adapter ({exc}); switch it on"
-            ) from None
-        except BleakDeviceNotFoundError:
-            await self.close()
-            raise DeviceError(
-                self.target,
-                "no Bluetooth LE device with this address is in range; is it switched on? "
-                "`letdown scan` lists what is around",
-            ) from None
         except (BleakError, asyncio.TimeoutError, OSError) as exc:
             await self.close()
-            raise DeviceError(self.target, f"cannot connect over Bluetooth LE ({exc})") from None
+            raise connect_error(self.target, exc) from None
         return await self._first_samples()
 
     async def read(self) -> Arrival | None:
@@ -208,7 +207,7 @@ class BleSource:
             raise ProtocolError(
                 self.target,
                 f"no sample frames arrived in {self.first_samples_s:g} s; a third-party device "
-                "needs --char UUID --format STRUCT --scale F --channel K",
+                "needs --char UUID --format STRUCT --factor F --channel K (a scale: --scale NAME)",
             )
         return self._stream.source_info(f"BLE device {self.target}")
 
