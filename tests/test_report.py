@@ -83,3 +83,18 @@ def test_a_severe_answer_shows_help_and_the_file_is_0600_from_the_start(tmp_path
     plain = tmp_path / "plain.html"
     assert main(["report", str(path), "-o", str(plain)]) == 0
     assert 'class="help"' not in plain.read_text(encoding="utf-8")
+
+
+def test_hopeless_ticked_at_a_low_score_still_shows_help(tmp_path: Path) -> None:
+    from letdown_detect.store.db import Store
+
+    path = write_recording(read_recording(EXAMPLES / "weight_single.csv"), tmp_path / "w.csv")
+    db = tmp_path / "letdown.sqlite3"
+    with Store(db) as store:
+        store.add_session("s1", "2026-01-05T07:30:00+00:00", recording_path=str(path.resolve()))
+        store.add_answer("s1", 125.0, "2026-01-05T07:32:05+00:00", 3, ("sad", "hopeless"))
+        store.add_answer("s1", 300.0, "2026-01-05T07:35:00+00:00", 2, ("sad",))
+    out = tmp_path / "mood.html"
+    assert main(["report", str(path), "--mood", "--db", str(db), "-o", str(out)]) == 0
+    html = out.read_text(encoding="utf-8")
+    assert 'class="help"' in html and "988" in html

@@ -12,7 +12,7 @@ from html import escape
 
 import pandas as pd
 
-from ..mood.help import HELP_SCORE, help_lines
+from ..mood.help import calls_for_help, help_lines
 from ..recording import Recording
 from .analysis import Analysis
 from .evaluate import Scores
@@ -88,7 +88,10 @@ def render_report(
     moods = None if annotations is None else annotations[annotations["label"] == "mood"]
     if moods is not None and not moods.empty:
         values = moods["value"] if "value" in moods.columns else pd.Series(index=moods.index)
-        if (pd.to_numeric(values, errors="coerce") >= HELP_SCORE).any():
+        answered = pd.to_numeric(values, errors="coerce").fillna(0).astype(int)
+        ticked = moods["feelings"] if "feelings" in moods.columns else pd.Series("", moods.index)
+        pairs = zip(answered, ticked, strict=True)
+        if any(calls_for_help(score, str(words).split(";")) for score, words in pairs):
             parts.append(f'<p class="help"><b>Help now.</b> {escape(help_lines(country))}</p>')
         parts += [
             "<h2>Mood answers (0 = nothing unpleasant, 10 = severe)</h2>",

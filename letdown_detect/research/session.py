@@ -57,8 +57,8 @@ def stored_moods(db: str | Path, recording_path: Path) -> pd.DataFrame:
 
     with Store(db) as store:
         rows = store.query(
-            "SELECT a.t_s, a.score FROM answers a JOIN sessions s ON s.id = a.session_id"
-            " WHERE s.recording_path = ? ORDER BY a.t_s",
+            "SELECT a.t_s, a.score, a.feelings FROM answers a"
+            " JOIN sessions s ON s.id = a.session_id WHERE s.recording_path = ? ORDER BY a.t_s",
             (str(recording_path.resolve()),),
         )
     return pd.DataFrame(
@@ -68,6 +68,8 @@ def stored_moods(db: str | Path, recording_path: Path) -> pd.DataFrame:
             "label": "mood",
             "annotator": "parent",
             "value": [float(r["score"]) for r in rows],
+            # ticked feelings, ';'-joined: "hopeless" calls for help at any score
+            "feelings": [r["feelings"] or "" for r in rows],
         }
     )
 
