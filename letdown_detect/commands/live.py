@@ -9,19 +9,16 @@ from __future__ import annotations
 import argparse
 import importlib
 import importlib.util
-import logging
 import os
-import sys
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from ..clock import Clock
-    from ..sinks.base import Sink
     from ..sources import Source
 
-#: Plug-in modules that add their own options and sinks, used when installed.
+#: Modules that add their own options (their sinks are built in ``compose.py``).
 PLUGINS = ("letdown_detect.notify.live_options", "letdown_detect.mood.live_options")
 
 
@@ -77,45 +74,16 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    """Run the session; prints the summary at the end."""
-    from ..clock import ScaledClock
-    from ..errors import ConfigError
-    from ..live import LiveSession, SystemClock, run_live
-    from ..sinks.console import ConsoleSink, JsonLinesSink
-    from ..sinks.recorder import RecorderSink
+    """Run the session (built by :func:`letdown_detect.compose.compose_live`)."""
+    from ..compose import compose_live
+    from ..live import run_live
 
-    logging.basicConfig(level=logging.WARNING, format="letdown: %(message)s")
-    if args.speed is not None and not args.speed > 0:
-        raise ConfigError(f"--speed must be a positive number, got {args.speed:g}", "speed")
-    clock: Clock = SystemClock()
-    if args.speed is not None and (args.serial or args.ble):
-        # An emulated device stamps samples X times faster than real time: so does the session.
-        clock = ScaledClock(clock, args.speed)
-    source = _source(args, clock)
-    csv_path = None if args.no_record else _recording_path(args.record, clock.utc())
-    sinks: list[Sink] = []
-    if csv_path is not None:
-        sinks.append(RecorderSink(csv_path))
-        print(f"letdown: recording to {csv_path}", file=sys.stderr)
-    if args.json:
-        sinks.append(JsonLinesSink(str(csv_path) if csv_path else source.description))
-    else:
-        sinks.append(ConsoleSink(keys=sys.stdin.isatty(), recording=str(csv_path or "") or None))
-    for name in PLUGINS:
-        if importlib.util.find_spec(name) is not None:
-            sinks.extend(importlib.import_module(name).sinks_from_options(args))
-    session = LiveSession(
-        source,
-        sinks,
-        clock=clock,
-        duration_s=args.duration,
-        record_dir=None if csv_path is None else csv_path.parent,
-    )
-    run_live(session)
+    run_live(compose_live(args).session)
     return 0
 
 
-def _source(args: argparse.Namespace, clock: Clock) -> Source:
+def build_source(args: argparse.Namespace, clock: Clock) -> Source:
+    """The source the options name (the simulator when none)."""
     from ..errors import ConfigError
     from ..sources import open_source
 
@@ -149,7 +117,7 @@ def _source(args: argparse.Namespace, clock: Clock) -> Source:
     )
 
 
-def _recording_path(folder: Path | None, now: datetime) -> Path:
+def recording_path(folder: Path | None, now: datetime) -> Path:
     """``DIR/<UTC stamp>.csv``; default DIR is a per-session folder in the user data dir."""
     stamp = now.strftime("%Y%m%dT%H%M%SZ")
     if folder is None:

@@ -20,7 +20,7 @@ import numpy as np
 
 from ..model import Event, SampleBlock
 from ..recording import RecordingMeta, events_frame, events_path, sidecar_path, write_events
-from .base import SessionControl, SessionInfo, SessionStatus, SessionSummary
+from .base import FeltMarked, LetdownDetected, SessionInfo, SessionSummary, Sink
 
 #: Files hold health data: owner read/write only.
 FILE_MODE = 0o600
@@ -41,7 +41,7 @@ def _replace_atomically(path: Path, text: str) -> None:
     os.replace(tmp, path)
 
 
-class RecorderSink:
+class RecorderSink(Sink):
     """Write a live session to ``csv_path`` (+ sidecar and events file).
 
     Args:
@@ -55,15 +55,14 @@ class RecorderSink:
         self._events_fd: int | None = None
         self._columns = list(events_frame([]).columns)
 
-    async def start(self, session: SessionInfo, control: SessionControl) -> None:
+    async def start(self, session: SessionInfo) -> None:
         """Create the folder, the CSV with its header, the sidecar and the events file."""
         self.csv_path.parent.mkdir(parents=True, exist_ok=True)
-        info = getattr(control, "source_info", None)
         meta = RecordingMeta(
             start_time=session.start_utc.isoformat(),
-            sample_rate_hz=getattr(info, "sample_rate_hz", None),
-            device=getattr(info, "device", None),
-            calibration=dict(getattr(info, "calibration", {}) or {}),
+            sample_rate_hz=session.sample_rate_hz,
+            device=session.device,
+            calibration=dict(session.calibration),
             extra={
                 "session_id": session.session_id,
                 "source": session.source,
@@ -79,7 +78,7 @@ class RecorderSink:
         self._events_fd = os.open(events_path(self.csv_path), flags, FILE_MODE)
         os.write(self._events_fd, (",".join(self._columns) + "\n").encode())
 
-    async def on_block(self, block: SampleBlock, session: SessionInfo) -> None:
+    async def on_block(self, block: SampleBlock) -> None:
         """Append the samples (one write of whole lines)."""
         if self._fd is None or not len(block):
             return
@@ -90,18 +89,22 @@ class RecorderSink:
         os.write(self._fd, ("\n".join(lines) + "\n").encode())
         self.samples_written += len(block)
 
-    async def on_event(self, event: Event, session: SessionInfo) -> None:
-        """Append a letdown at detection, and every felt-letdown mark."""
-        if self._events_fd is None or (event.complete and event.label != "felt_letdown"):
+    async def on_letdown_detected(self, e: LetdownDetected) -> None:
+        """Append a letdown at detection."""
+        self._append(e.event)
+
+    async def on_felt_marked(self, e: FeltMarked) -> None:
+        """Append every felt-letdown mark."""
+        self._append(e.event)
+
+    def _append(self, event: Event) -> None:
+        if self._events_fd is None:
             return
         row = events_frame([event]).iloc[0]
         cells = ["" if _is_missing(row[c]) else _event_cell(row[c]) for c in self._columns]
         os.write(self._events_fd, (",".join(cells) + "\n").encode())
 
-    async def on_status(self, status: SessionStatus, session: SessionInfo) -> None:
-        """Nothing to do: samples are already on disk."""
-
-    async def stop(self, summary: SessionSummary, session: SessionInfo) -> None:
+    async def stop(self, summary: SessionSummary) -> None:
         """Sync the samples and rewrite the events file with the complete events."""
         if self._fd is None:
             return

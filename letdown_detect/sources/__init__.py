@@ -12,6 +12,8 @@ scheme        example                                 module
 ``sim``       ``sim:`` (``seed=``, ``speed=``)         :mod:`.simulated`
 ============  ======================================  =====================
 
+``sensorless:`` (:mod:`.sensorless`) has no sensor: a nursing session.
+
 Every source follows :class:`Source`: ``open()`` connects (raising
 ``DeviceError`` with one clear sentence when it cannot), ``read()`` returns the
 next :class:`Arrival` (``None`` at the end of the stream) or raises
@@ -34,6 +36,7 @@ SCHEMES: dict[str, tuple[str, str]] = {
     "ble": ("ble", "BleSource"),
     "replay": ("replay", "ReplaySource"),
     "sim": ("simulated", "SimulatedSource"),
+    "sensorless": ("sensorless", "SensorlessSource"),
 }
 
 
