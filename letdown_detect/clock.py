@@ -241,17 +241,21 @@ class SessionTime:
         self.speed = 1.0
         self._t_s = 0.0
         self._host_s: float | None = None
+        self._shown_s = 0.0
 
     def start(self, host_s: float, speed: float = 1.0) -> None:
         """Session time 0 is host time ``host_s``; ``speed`` session seconds per host second."""
-        self._t_s, self._host_s, self.speed = 0.0, host_s, speed
+        self._t_s, self._host_s, self.speed, self._shown_s = 0.0, host_s, speed, 0.0
 
     def advance(self, t_s: float, host_s: float) -> None:
         """The newest sample is at session time ``t_s``, it arrived at host time ``host_s``."""
         self._t_s, self._host_s = t_s, host_s
 
     def now_s(self) -> float:
-        """Current session time, s (0 before the session starts)."""
+        """Current session time, s (0 before the session starts); never goes back, also
+        when samples after a long outage carry device times behind the host clock."""
         if self._host_s is None:
             return 0.0
-        return self._t_s + max(0.0, self.clock.monotonic() - self._host_s) * self.speed
+        now = self._t_s + max(0.0, self.clock.monotonic() - self._host_s) * self.speed
+        self._shown_s = max(self._shown_s, now)
+        return self._shown_s

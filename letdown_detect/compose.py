@@ -144,7 +144,9 @@ def compose_live(args: argparse.Namespace, config: dict[str, Any] | None = None)
             time=time,
             mood_url=mood_url,
             mood_on_lan=on_lan,
-            answer=None if mood is None else functools.partial(
+            answer=None
+            if mood is None
+            else functools.partial(
                 mood.submit_answer, feelings=None, prompt=None, channel="terminal"
             ),
         )

@@ -43,7 +43,6 @@ from .sinks.base import (
     LetdownRetracted,
     LinkLost,
     LinkRestored,
-    Notice,
     SessionEvent,
     Sink,
     Status,
@@ -56,8 +55,9 @@ __all__ = ["LiveSession", "SystemClock", "run_live"]
 
 log = logging.getLogger(__name__)
 
-#: What the first run's compile took here (2 cores, weight channel: 3.1 s), rounded up, s.
-FIRST_COMPILE_S = 5.0
+#: What the first run's compile of the warm-up pipelines took here (2 busy cores: 6.3 s),
+#: rounded up, host s.
+FIRST_COMPILE_S = 8.0
 
 
 async def _within(hook: Awaitable[None], timeout_s: float) -> None:
@@ -207,6 +207,7 @@ class LiveSession:
         Raises:
             DeviceError, ProtocolError: the source cannot be opened at the start.
         """
+        await self._warm_up()
         # the session starts now: device samples buffered from before are dropped
         host0, start_utc = self.clock.monotonic(), self.clock.utc()
         info = self._info = await self.source.open()
@@ -235,8 +236,6 @@ class LiveSession:
                 self.stream.subscribe(worker.deliver)
             self.stream.subscribe(self._on_stream)
             self._post("start", self.session)
-            if pipeline is not None:
-                await self._warm_up(info.channels, info.calibration)
             device_clock = DeviceClock() if info.device_time else None
             while not self._stop:
                 arrival = await self._read()
@@ -286,18 +285,16 @@ class LiveSession:
             felt=self._felt,
         )
 
-    async def _warm_up(self, channels: tuple[str, ...], calibration: dict[str, float]) -> None:
-        """Compile the detector's loops before the first sample when no cache has them."""
-        if not _compile_cache_is_cold():
+    async def _warm_up(self) -> None:
+        """Compile the detector's loops before the session starts when no cache has them
+        (numba compiles at the first call: a few seconds that would look like a frozen view)."""
+        if self.source.description.startswith("nursing") or not _compile_cache_is_cold():
             return
-        self._publish(
-            Notice(0.0, f"preparing the detector (first run, about {FIRST_COMPILE_S:.0f} s)...")
-        )
-        await asyncio.sleep(0)
-        began = self.clock.monotonic()
-        await asyncio.to_thread(_exercise_pipeline, channels, calibration, self.config)
-        took = self.clock.monotonic() - began
-        self._publish(Notice(0.0, f"detector ready (prepared in {took:.1f} s)"))
+        log.warning("preparing the detector (first run, about %.0f s)...", FIRST_COMPILE_S)
+        host = SystemClock()  # compiling takes real seconds, whatever the session's clock
+        began = host.monotonic()
+        await asyncio.to_thread(_exercise_pipeline, self.config)
+        log.warning("detector ready (%.1f s)", host.monotonic() - began)
 
     def _past_duration(self) -> bool:
         return self.duration_s is not None and self.time.now_s() >= self.duration_s
@@ -349,7 +346,11 @@ class LiveSession:
         if down_s < self._next_warning_s:
             return
         self._next_warning_s = down_s + 60.0
-        ends = "" if self.duration_s is None else f"; the session ends at {clock_text(self.duration_s)}"
+        ends = (
+            ""
+            if self.duration_s is None
+            else f"; the session ends at {clock_text(self.duration_s)}"
+        )
         log.warning(
             "%s: the device is gone: no samples for %s (%s); still trying to reconnect%s",
             self.source.description,
@@ -440,7 +441,8 @@ class LiveSession:
                 connected=self._down_since_s is None,
                 reconnects=self._reconnects,
                 down_s=down_s,
-                letdowns=len(self.letdowns()) if self._info and self._info.channels
+                letdowns=len(self.letdowns())
+                if self._info and self._info.channels
                 else len(self._felt),
             )
             self._publish(Status(self.time.now_s(), self._status))
@@ -465,14 +467,17 @@ def _compile_cache_is_cold() -> bool:
     return not folder.is_dir() or not any(folder.rglob("*.nbi"))
 
 
-def _exercise_pipeline(
-    channels: tuple[str, ...], calibration: dict[str, float], config: DetectorConfig
-) -> None:
-    """Run a throwaway pipeline over a few seconds of flat samples (compiles every loop)."""
+#: Channel sets whose loops a warm-up compiles: a cumulative and a flow sensor, both sides.
+WARM_UP_CHANNELS = (("weight_g",), ("flow_ml_s",), ("weight_g_left", "weight_g_right"))
+
+
+def _exercise_pipeline(config: DetectorConfig) -> None:
+    """Run throwaway pipelines over a few seconds of flat samples (compiles their loops)."""
     t = np.arange(0.0, 3.0, 0.05)
-    pipeline = Pipeline(channels, calibration=calibration, config=config)
-    pipeline.process(SampleBlock(t, np.zeros((t.size, len(channels))), channels))
-    pipeline.flush()
+    for channels in WARM_UP_CHANNELS:
+        pipeline = Pipeline(channels, config=config)
+        pipeline.process(SampleBlock(t, np.zeros((t.size, len(channels))), channels))
+        pipeline.flush()
 
 
 def run_live(session: LiveSession) -> SessionSummary:

@@ -85,9 +85,7 @@ class MoodSink(Sink):
     @property
     def on_lan(self) -> bool:
         """True when a phone on the local network can open the page."""
-        return self._server is not None and self.lan and not self.mood_url.startswith(
-            "http://127."
-        )
+        return self._server is not None and self.lan and not self.mood_url.startswith("http://127.")
 
     def _now_s(self) -> float:
         return 0.0 if self.time is None else self.time.now_s()

@@ -126,7 +126,10 @@ class NotifySink(Sink):
     async def _name_unreachable(self) -> None:
         loop = asyncio.get_running_loop()
         reasons = await asyncio.gather(
-            *(loop.run_in_executor(self._executor, unreachable_reason, t.url) for t in self._targets)
+            *(
+                loop.run_in_executor(self._executor, unreachable_reason, t.url)
+                for t in self._targets
+            )
         )
         for target, reason in zip(self._targets, reasons, strict=True):
             if reason is not None:

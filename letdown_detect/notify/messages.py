@@ -10,8 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from ..mood.prompt import BASELINE_QUESTION
 from ..model import SessionSummary
+from ..mood.prompt import BASELINE_QUESTION
 
 LETDOWN_TITLE = "Letdown detected"
 
@@ -84,7 +84,9 @@ def letdown_message(
         body += f"\n{ask}: {mood_url}"
     elif mood_page:
         body += f"\n{ON_THIS_COMPUTER}"
-    return Message(LETDOWN_TITLE, body, link=mood_url, answer_buttons=include_mood and bool(mood_url))
+    return Message(
+        LETDOWN_TITLE, body, link=mood_url, answer_buttons=include_mood and bool(mood_url)
+    )
 
 
 def retraction_message(number: int, onset_local: datetime, local: datetime) -> Message:

@@ -23,7 +23,6 @@ from typing import Any, ClassVar
 from ..model import Event, SampleBlock, SessionInfo, SessionStatus, SessionSummary
 
 __all__ = [
-    "felt_mark",
     "AnswerGiven",
     "EventStream",
     "FeltMarked",
@@ -42,6 +41,7 @@ __all__ = [
     "Sink",
     "Status",
     "StopRequested",
+    "felt_mark",
 ]
 
 

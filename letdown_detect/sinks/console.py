@@ -128,7 +128,6 @@ class ConsoleSink(Sink):
         self._restore_terminal: Any = None
         self._stopped = False
         self._qr = qr_text(mood_url) if mood_url and mood_on_lan else None
-        self._pending: list[str] = []
 
     # -- what the session tells us --
 
@@ -142,9 +141,6 @@ class ConsoleSink(Sink):
             redirect_stdout=False, redirect_stderr=False,
         )  # fmt: skip
         self._live.start(refresh=True)
-        for line in self._pending:
-            self._print(line)
-        self._pending.clear()
         if self.keys:
             self._listen_for_keys()
 
@@ -183,7 +179,9 @@ class ConsoleSink(Sink):
         """A mood question: ask it here too."""
         p = e.prompt
         keys = "Press 0-9 (0 = nothing unpleasant, x = 10) or answer" if self.answer else "Answer"
-        self._print(f"{self._at(e.t_s)}  Mood check #{p.number}: {p.question} {keys} on the mood page.")
+        self._print(
+            f"{self._at(e.t_s)}  Mood check #{p.number}: {p.question} {keys} on the mood page."
+        )
 
     async def on_answer_given(self, e: AnswerGiven) -> None:
         """An answer from any channel was saved: say so, where it came from."""
@@ -261,12 +259,8 @@ class ConsoleSink(Sink):
         return _ViewHandler(logging.INFO)
 
     def log_line(self, line: str) -> None:
-        """Add ``line`` to the log above the fixed regions (held until the view starts)."""
-        escaped = line.replace("[", "\\[")
-        if self._live is None and not self._stopped:
-            self._pending.append(escaped)
-        else:
-            self._print(escaped)
+        """Add ``line`` to the log above the fixed regions."""
+        self._print(line.replace("[", "\\["))
 
     def _print(self, line: str) -> None:
         target = self._live.console if self._live is not None else self.console

@@ -76,6 +76,14 @@ class StoreWorker:
         """Queue a retry of the writes the database refused earlier."""
         self._do(lambda: self.writer.flush(now_s))
 
+    def drain(self, timeout_s: float = 10.0) -> bool:
+        """Block until every write queued so far was tried; False on timeout."""
+        if self._thread is None:
+            return True
+        done = threading.Event()
+        self._do(done.set)
+        return done.wait(timeout_s)
+
     def hold(self) -> None:
         """A sink starts using this worker."""
         self._holders += 1
@@ -131,13 +139,16 @@ class StoreSink(Sink):
             start_utc=session.start_utc.isoformat(),
             kind=session.kind,
             source=session.source,
-            recording_path=None if session.recording is None else str(session.recording),
+            recording_path=None if session.recording is None else str(session.recording.resolve()),
         )
 
     def _add(self, event: Event) -> None:
         assert self._session is not None
         self.writer.submit(
-            "add_event", event.detected_s, session_id=self._session.session_id, **event_fields(event)
+            "add_event",
+            event.detected_s,
+            session_id=self._session.session_id,
+            **event_fields(event),
         )
 
     async def on_letdown_detected(self, e: LetdownDetected) -> None:
