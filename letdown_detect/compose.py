@@ -53,6 +53,8 @@ class Composed:
 def _configure_logging(handler: logging.Handler | None) -> None:
     """Messages go into the live view when there is one, else to stderr."""
     root = logging.getLogger()
+    # our notifier reports each failed delivery itself, with the URL's secrets masked
+    logging.getLogger("apprise").setLevel(logging.ERROR)
     if handler is None:
         logging.basicConfig(level=logging.WARNING, format="letdown: %(message)s")
         return
