@@ -46,7 +46,7 @@ def test_live_view_shows_the_session_takes_the_felt_key_and_quits_with_a_summary
         _wait_for(session, "LETDOWN #1")  # the simulated letdown near 0:23
         _tmux("send-keys", "-t", session, "f")
         _wait_for(session, "You marked a felt letdown at")
-        _wait_for(session, "Letdown #1 (from")  # flow fell back: the letdown is complete
+        _wait_for(session, "Letdown #1 (started")  # flow fell back: the letdown is complete
         _tmux("send-keys", "-t", session, "q")
         screen = _wait_for(session, "Recording:")
     finally:
