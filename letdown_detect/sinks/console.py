@@ -227,13 +227,13 @@ class ConsoleSink(Sink):
             self._live = None
             if not self.console.is_terminal:
                 self.console.print()  # the last region has no line end of its own
-        self._stopped = True
         for line in format_summary(summary):
             self.console.print(line, highlight=False)
         if self.mood_url:
             self.console.print(Text(f"Mood page (closed now): {self.mood_url}"), soft_wrap=True)
         if self.recording:
             self.console.print(f"Recording: {self.recording}", highlight=False, soft_wrap=True)
+        self._stopped = True
 
     # -- the view --
 
@@ -263,6 +263,8 @@ class ConsoleSink(Sink):
         self._print(line.replace("[", "\\["))
 
     def _print(self, line: str) -> None:
+        if self._stopped:
+            return  # the summary is the last thing on screen
         target = self._live.console if self._live is not None else self.console
         target.print(line, highlight=False, soft_wrap=False)
 

@@ -178,9 +178,7 @@ class BleSource(DeviceSource):
         return self.char is None  # a third-party device's channel is given, not announced
 
     def _silence_hint(self) -> str:
-        return (
-            "; a third-party device needs --char UUID --format STRUCT --scale F --channel K"
-        )
+        return "; a third-party device needs --char UUID --format STRUCT --scale F --channel K"
 
     def _source_info(self) -> SourceInfo:
         if self.char is not None:
