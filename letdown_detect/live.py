@@ -296,6 +296,13 @@ class LiveSession:
         await asyncio.to_thread(_exercise_pipeline, self.config)
         log.warning("detector ready (%.1f s)", host.monotonic() - began)
 
+    def _until_duration(self, wait_s: float) -> float:
+        """``wait_s``, cut short so a wait never runs past ``duration_s`` (host s)."""
+        if self.duration_s is None:
+            return wait_s
+        left_s = (self.duration_s - self.time.now_s()) / max(self.time.speed, 1e-9)
+        return max(0.0, min(wait_s, left_s))
+
     def _past_duration(self) -> bool:
         return self.duration_s is not None and self.time.now_s() >= self.duration_s
 
@@ -311,7 +318,7 @@ class LiveSession:
                 if self._past_duration():
                     self._stop = True
                     break
-                await self.clock.sleep(backoff)
+                await self.clock.sleep(self._until_duration(backoff))
                 backoff = min(backoff * 2, self.backoff_s[1])
                 try:
                     await self.source.open()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import shutil
 import socket
 import subprocess
@@ -355,3 +356,28 @@ def test_live_session_publishes_each_letdown(broker):
     assert [e["onset_s"] for e in detected] == [round(e.onset_s, 3) for e in summary.letdowns]
     final = sub.on("letdown/state")[-1]
     assert final["running"] is False and final["letdowns"] == len(summary.letdowns)
+
+
+def test_a_broker_nobody_listens_on_is_named_once_at_start(caplog):
+    """``--mqtt mqtt://127.0.0.1:PORT`` with nothing there: one warning, the session goes on."""
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    sink = MqttSink(parse_mqtt_url(f"mqtt://127.0.0.1:{port}", "--mqtt"))
+
+    async def main() -> None:
+        await sink.start(SESSION)
+        for t_s in range(5):
+            await sink.on_status(status(float(t_s), 0))
+            await asyncio.sleep(0.3)
+        await sink.stop(SUMMARY)
+
+    with caplog.at_level(logging.WARNING, logger="letdown_detect.notify"):
+        asyncio.run(main())
+    named = [r.getMessage() for r in caplog.records if "cannot be reached" in r.getMessage()]
+    assert named == [
+        f"MQTT broker mqtt://127.0.0.1:{port} cannot be reached (Connection refused); "
+        "the session goes on and keeps trying"
+    ]
