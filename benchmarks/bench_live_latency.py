@@ -22,8 +22,8 @@ from pathlib import Path
 import numpy as np
 
 from letdown_detect.live import LiveSession, SystemClock
-from letdown_detect.sinks.console import JsonLinesSink
 from letdown_detect.sinks.base import Sink
+from letdown_detect.sinks.console import JsonLinesSink
 from letdown_detect.sinks.recorder import RecorderSink
 from letdown_detect.sources import open_source
 

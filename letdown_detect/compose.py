@@ -48,19 +48,31 @@ class Composed:
     """The mood page, when one is served."""
     mood_on_lan: bool = False
     """True when a phone on the network can open it."""
+    log_handler: logging.Handler | None = None
+    """Where log records should go while the session runs (None: stderr)."""
 
 
-def _configure_logging(handler: logging.Handler | None) -> None:
-    """Messages go into the live view when there is one, else to stderr."""
+class _NotApprise(logging.Filter):
+    """Leave apprise's own warnings out: our notifier reports each failed delivery itself,
+    with the URL's secrets masked (apprise's logger level stays, so its result logs keep
+    the reasons)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not record.name.startswith("apprise") or record.levelno >= logging.ERROR
+
+
+def configure_logging(handler: logging.Handler | None) -> None:
+    """Messages go into the live view when there is one, else to stderr (the command's
+    job: logging is process-wide, so building a session never changes it)."""
     root = logging.getLogger()
-    # our notifier reports each failed delivery itself, with the URL's secrets masked
-    logging.getLogger("apprise").setLevel(logging.ERROR)
     if handler is None:
-        logging.basicConfig(level=logging.WARNING, format="letdown: %(message)s")
-        return
-    for old in list(root.handlers):
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(logging.Formatter("letdown: %(message)s"))
+    for old in [h for h in root.handlers if getattr(h, "_letdown", False)]:
         root.removeHandler(old)
+    handler._letdown = True  # type: ignore[attr-defined]
     handler.setLevel(logging.WARNING)
+    handler.addFilter(_NotApprise())
     root.addHandler(handler)
     root.setLevel(logging.WARNING)
 
@@ -133,7 +145,6 @@ def compose_live(args: argparse.Namespace, config: dict[str, Any] | None = None)
     on_lan = mood is not None and mood.on_lan
     console: ConsoleSink | None = None
     if args.json:
-        _configure_logging(None)
         name = str(csv_path) if csv_path else source.description
         sinks.append(JsonLinesSink(name, mood_url=mood_url))
         if csv_path is not None:
@@ -152,7 +163,6 @@ def compose_live(args: argparse.Namespace, config: dict[str, Any] | None = None)
                 mood.submit_answer, feelings=None, prompt=None, channel="terminal"
             ),
         )
-        _configure_logging(console.log_handler())
         sinks.append(console)
     link = _phone_link(mood, config, _has_phone_targets(args, config))
     notifiers = notify_sinks(
@@ -168,7 +178,7 @@ def compose_live(args: argparse.Namespace, config: dict[str, Any] | None = None)
         stream=stream,
         time=time,
     )
-    return Composed(session, mood_url, on_lan)
+    return Composed(session, mood_url, on_lan, None if console is None else console.log_handler())
 
 
 def compose_nursing(
@@ -180,7 +190,6 @@ def compose_nursing(
     from .sources.sensorless import SensorlessSource
 
     config = load_config() if config is None else config
-    _configure_logging(None)
     clock = SystemClock()
     stream, time = EventStream(), SessionTime(clock)
     store_and_mood, mood = _mood_and_store(args, config, stream, time)

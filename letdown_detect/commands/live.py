@@ -75,10 +75,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Run the session (built by :func:`letdown_detect.compose.compose_live`)."""
-    from ..compose import compose_live
+    from ..compose import compose_live, configure_logging
     from ..live import run_live
 
-    run_live(compose_live(args).session)
+    configure_logging(None)  # what building the session says goes to stderr
+    composed = compose_live(args)
+    configure_logging(composed.log_handler)  # then into the live view, if there is one
+    run_live(composed.session)
     return 0
 
 

@@ -56,7 +56,7 @@ def run_start(args: argparse.Namespace) -> int:
     A nursing session is ``letdown live``'s session with a sensorless source
     (built by :func:`letdown_detect.compose.compose_nursing`).
     """
-    from ..compose import compose_nursing
+    from ..compose import compose_nursing, configure_logging
     from ..live import run_live
     from ..mood.nursing import ensure_not_running, remove_state
     from ..store.db import Store, default_db_path
@@ -64,6 +64,7 @@ def run_start(args: argparse.Namespace) -> int:
     db = default_db_path(args.db)
     ensure_not_running(db)
     Store(db).close()  # a locked or corrupt database is reported before the session starts
+    configure_logging(None)
     composed = compose_nursing(args, db)
     try:
         summary = run_live(composed.session)
