@@ -203,3 +203,14 @@ def test_replaying_a_missing_file_is_one_line_and_exit_2(tmp_path, capsys) -> No
     missing = tmp_path / "nope.csv"
     assert main(["live", "--replay", str(missing), "--no-record", "--json"]) == 2
     assert capsys.readouterr().err.strip() == f"letdown: {missing}: no such file"
+
+
+def test_letdown_numbers_on_the_stream_are_the_summarys(finished) -> None:
+    _, sink, summary, _, _ = finished
+    onset_of = {n: onset for kind, n, onset in sink.numbered if kind == "completed"}
+    assert onset_of, "the seeded session has complete letdowns"
+    assert [onset_of[n] for n in sorted(onset_of)] == [e.onset_s for e in summary.letdowns]
+    kept = {onset for onset in onset_of.values()}
+    for kind, number, onset in sink.numbered:
+        if kind == "detected" and onset in kept:  # announced with the number it keeps
+            assert onset_of[number] == onset
