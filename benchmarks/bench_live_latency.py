@@ -22,6 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from letdown_detect.live import LiveSession, SystemClock
+from letdown_detect.sinks.base import Sink
 from letdown_detect.sinks.console import JsonLinesSink
 from letdown_detect.sinks.recorder import RecorderSink
 from letdown_detect.sources import open_source
@@ -54,7 +55,7 @@ class StampedSource:
         await self.source.close()
 
 
-class LatencySink:
+class LatencySink(Sink):
     """Notes when blocks and events reach it (host monotonic seconds).
 
     A sink gets hooks in the order the session posted them, so an event is
@@ -66,11 +67,11 @@ class LatencySink:
         self.blocks: list[tuple[float, float]] = []  # (last t_s, received host_s)
         self.events: list[tuple[float, float]] = []  # (last t_s of its block, received host_s)
 
-    async def on_block(self, block, session) -> None:
+    async def on_block(self, block) -> None:
         self.blocks.append((float(block.t_s[-1]), time.monotonic()))
 
-    async def on_event(self, event, session) -> None:
-        if event.label == "letdown" and self.blocks:
+    async def on_letdown_detected(self, e) -> None:
+        if self.blocks:
             self.events.append((self.blocks[-1][0], time.monotonic()))
 
 
@@ -111,7 +112,7 @@ def main() -> None:
             blocks.append(b)
             events.append(e)
     rows = [("block -> sinks (on_block)", np.concatenate(blocks))]
-    rows.append(("letdown event -> sinks (on_event)", np.concatenate(events)))
+    rows.append(("letdown event -> sinks (on_letdown_detected)", np.concatenate(events)))
     print(
         f"live latency: {args.sessions} simulated sessions of {args.duration:g} s at "
         f"{args.speed:g}x real time, 20 Hz, recorder + JSON sink attached"

@@ -6,7 +6,7 @@ Each row starts a ``NotifySink`` (or ``MqttSink``) as a live session would,
 hands it letdown events one at a time, and measures on the receiving side
 when each one arrived (HTTP server on 127.0.0.1 for apprise's json:// and
 ntfy://; a subscriber on a mosquitto broker on 127.0.0.1 for MQTT, when
-Debian's mosquitto is installed). "hook" is how long ``on_event`` took to
+Debian's mosquitto is installed). "hook" is how long ``on_letdown_detected`` took to
 return: the only time the session itself spends. One row repeats json://
 with a hanging target in the same sink, to show that it does not delay the
 others. Target (issue 7): delivery under 1 s to a local endpoint.
@@ -32,7 +32,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 from letdown_detect.model import Event
-from letdown_detect.sinks.base import SessionInfo, SessionSummary
+from letdown_detect.sinks.base import LetdownDetected, SessionInfo, SessionSummary
 
 SESSION = SessionInfo("bench", datetime.now(timezone.utc), "benchmark")
 SUMMARY = SessionSummary(0.0, (), 0.0, None, None)
@@ -81,16 +81,17 @@ def letdown(number: int) -> Event:
 
 async def measure(sink, arrivals: Arrivals, events: int) -> tuple[list[float], list[float]]:
     """Delivery latencies and hook durations, s."""
-    await sink.start(SESSION, None)
+    await sink.start(SESSION)
     delivery, hook = [], []
     for number in range(1, events + 1):
         t0 = time.monotonic()
-        await sink.on_event(letdown(number), SESSION)
+        event = letdown(number)
+        await sink.on_letdown_detected(LetdownDetected(event.detected_s, number, event))
         hook.append(time.monotonic() - t0)
         arrived = await asyncio.to_thread(arrivals.wait, number)
         delivery.append(float("inf") if arrived is None else arrived - t0)
         await asyncio.sleep(0.02)
-    await sink.stop(SUMMARY, SESSION)
+    await sink.stop(SUMMARY)
     return delivery, hook
 
 

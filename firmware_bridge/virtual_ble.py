@@ -1,6 +1,6 @@
 """The virtual pump as a Bluetooth LE peripheral, served through bleak's ``backend=`` hook.
 
-    with VirtualPeripheral(VirtualPump.simulated(seed=1)) as pump:
+    with VirtualPeripheral(VirtualPump(recording)) as pump:  # e.g. simulated_pump(seed=1)
         client = BleakClient(pump.address, backend=VirtualPumpClient)
         devices = await BleakScanner.discover(backend=VirtualPumpScanner)
 

@@ -13,16 +13,34 @@ import math
 import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, fields
-from typing import TYPE_CHECKING
+from typing import Any, Protocol
 
 import numpy as np
 
-from letdown_detect.errors import ConfigError
-
 from . import protocol
 
-if TYPE_CHECKING:
-    from letdown_detect.recording import Recording
+
+class PumpSettingError(ValueError):
+    """A bad setting of the virtual pump (speed, faults, mode, frame size).
+
+    Args:
+        message: one sentence: what is wrong and what was expected.
+        key: the setting at fault.
+    """
+
+    def __init__(self, message: str, key: str | None = None) -> None:
+        self.key = key
+        super().__init__(message)
+
+
+class Recording(Protocol):
+    """What the pump plays: a recording (``letdown_detect.recording.Recording`` fits)."""
+
+    data: Any
+    """A DataFrame with ``t_s`` and one column per channel."""
+    meta: Any
+    """Has ``sample_rate_hz`` (Hz or None) and ``calibration`` (dict)."""
+
 
 #: Device clock at the session start: the board booted this long before, ms.
 DEFAULT_BOOT_MS = 5000
@@ -49,7 +67,7 @@ class Faults:
         for f in fields(self):
             value = getattr(self, f.name)
             if not 0.0 <= value <= 1.0:
-                raise ConfigError(
+                raise PumpSettingError(
                     f"fault {f.name}={value} is not a probability; expected 0 to 1", "faults"
                 )
 
@@ -66,14 +84,14 @@ class Faults:
             key, _, text = part.partition("=")
             key = key.strip()
             if key not in names:
-                raise ConfigError(
+                raise PumpSettingError(
                     f"unknown fault {key!r} in --faults {spec!r}; expected {', '.join(names)}",
                     "faults",
                 )
             try:
                 values[key] = float(text)
             except ValueError:
-                raise ConfigError(
+                raise PumpSettingError(
                     f"--faults {spec!r}: expected {key}=<probability>, got {part!r}", "faults"
                 ) from None
         return cls(**values)
@@ -113,7 +131,7 @@ class VirtualPump:
         decimals: int = 3,
     ) -> None:
         if mode not in MODES:
-            raise ConfigError(f"unknown mode {mode!r}; expected binary or text", "mode")
+            raise PumpSettingError(f"unknown mode {mode!r}; expected binary or text", "mode")
         self.recording = recording
         self.mode = mode
         self.channels = tuple(c for c in recording.data.columns if c != "t_s")
@@ -121,7 +139,7 @@ class VirtualPump:
         if samples_per_frame is None:
             samples_per_frame = min(10, protocol.samples_per_notification(k))
         if not 1 <= samples_per_frame <= protocol.max_samples_per_frame(k):
-            raise ConfigError(
+            raise PumpSettingError(
                 f"{samples_per_frame} samples per frame do not fit a frame of {k} channels; "
                 f"expected 1 to {protocol.max_samples_per_frame(k)}",
                 "samples_per_frame",
@@ -136,27 +154,6 @@ class VirtualPump:
         self.sample_rate_hz = float(meta.sample_rate_hz or 20.0)
         self.calibration = dict(meta.calibration)
         self.device = "letdown virtual pump"
-
-    @classmethod
-    def simulated(
-        cls,
-        kind: str = "weight_g",
-        seed: int = 0,
-        double: bool = False,
-        duration_s: float = 900.0,
-        sample_rate_hz: float = 20.0,
-        **options: object,
-    ) -> VirtualPump:
-        """A pump playing ``simulate_session(SimConfig(...), seed)``.
-
-        ``options`` are those of ``VirtualPump`` itself (mode, faults, ...).
-        """
-        from letdown_detect.sources.simulate import SimConfig, simulate_session
-
-        config = SimConfig(
-            kind=kind, double=double, duration_s=duration_s, sample_rate_hz=sample_rate_hz
-        )
-        return cls(simulate_session(config, seed).recording, **options)
 
     def device_ms(self, t_s: np.ndarray) -> np.ndarray:
         """Device clock (ms since boot, not yet wrapped) of session times ``t_s``."""
@@ -234,9 +231,9 @@ class VirtualPump:
 
 
 def check_speed(speed: float) -> None:
-    """Raise ``ConfigError`` unless ``speed`` is above 0 (``math.inf`` allowed)."""
+    """Raise ``PumpSettingError`` unless ``speed`` is above 0 (``math.inf`` allowed)."""
     if not speed > 0:
-        raise ConfigError(f"speed must be above 0 (inf = no waiting), got {speed}", "speed")
+        raise PumpSettingError(f"speed must be above 0 (inf = no waiting), got {speed}", "speed")
 
 
 def play(
@@ -259,7 +256,7 @@ def play(
         Bytes written.
     """
     if not speed > 0:
-        raise ConfigError(
+        raise PumpSettingError(
             f"speed must be above 0 (inf = as fast as possible), got {speed}", "speed"
         )
     start_clock, first_due, total = clock(), None, 0

@@ -7,13 +7,16 @@ while receive times jitter with USB/BLE buffering. :class:`DeviceClock`
 keeps sample spacing from the device and steers the offset and rate towards
 the lower envelope of the receive times (a sample can never arrive before it
 was taken), so the mapping stays continuous, increasing and close to host
-time. Nothing here reads the wall clock: host times arrive as data, and the
-live session passes its :class:`Clock` in (tests pass a :class:`VirtualClock`).
+time. Only :class:`SystemClock` reads the host's clocks; everything else gets
+host times as data or a :class:`Clock` passed in (tests pass a
+:class:`VirtualClock`), and :class:`SessionTime` gives every sink of a live
+session the same session seconds.
 """
 
 from __future__ import annotations
 
 import asyncio
+import time as _time
 from collections import deque
 from datetime import datetime, timedelta, timezone
 from typing import Protocol
@@ -32,6 +35,22 @@ class Clock(Protocol):
 
     async def sleep(self, seconds: float) -> None:
         """Wait ``seconds`` of this clock's time."""
+
+
+class SystemClock:
+    """The host's clocks: ``time.monotonic``, UTC now and ``asyncio.sleep``."""
+
+    def monotonic(self) -> float:
+        """Seconds from an arbitrary origin; never goes back."""
+        return _time.monotonic()
+
+    def utc(self) -> datetime:
+        """The current UTC time."""
+        return datetime.now(timezone.utc)
+
+    async def sleep(self, seconds: float) -> None:
+        """Wait ``seconds`` of real time."""
+        await asyncio.sleep(seconds)
 
 
 class VirtualClock:
@@ -204,3 +223,39 @@ class DeviceClock:
         rate = (target - here) / self.window_s
         low, high = 1.0 - self.max_rate_error, 1.0 + self.max_rate_error
         self._anchor = (now_device_s, here, float(np.clip(rate, low, high)))
+
+
+class SessionTime:
+    """Session seconds now, for everyone in a live session, from its injected clock.
+
+    Session time follows the newest sample (``advance``) and runs on with the
+    host clock between samples, or on its own when no sensor delivers any
+    (a nursing session, a device gone for good).
+
+    Args:
+        clock: the session's clock.
+    """
+
+    def __init__(self, clock: Clock) -> None:
+        self.clock = clock
+        self.speed = 1.0
+        self._t_s = 0.0
+        self._host_s: float | None = None
+        self._shown_s = 0.0
+
+    def start(self, host_s: float, speed: float = 1.0) -> None:
+        """Session time 0 is host time ``host_s``; ``speed`` session seconds per host second."""
+        self._t_s, self._host_s, self.speed, self._shown_s = 0.0, host_s, speed, 0.0
+
+    def advance(self, t_s: float, host_s: float) -> None:
+        """The newest sample is at session time ``t_s``, it arrived at host time ``host_s``."""
+        self._t_s, self._host_s = t_s, host_s
+
+    def now_s(self) -> float:
+        """Current session time, s (0 before the session starts); never goes back, also
+        when samples after a long outage carry device times behind the host clock."""
+        if self._host_s is None:
+            return 0.0
+        now = self._t_s + max(0.0, self.clock.monotonic() - self._host_s) * self.speed
+        self._shown_s = max(self._shown_s, now)
+        return self._shown_s

@@ -104,6 +104,7 @@ SECTIONS: dict[str, dict[str, Key]] = {
         "min_interval_s": Key(30.0, (int, float), "a number of seconds >= 0", _non_negative),
         "summary": Key(False, (bool,), "true or false"),
         "include_mood": Key(False, (bool,), "true or false"),
+        "include_link": Key(False, (bool,), "true or false"),
         "desktop": Key(True, (bool,), "true or false"),
         "bell": Key(True, (bool,), "true or false"),
     },

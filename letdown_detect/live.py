@@ -6,11 +6,12 @@ the :class:`~letdown_detect.clock.Clock` it is given, so tests run whole
 sessions on a :class:`~letdown_detect.clock.VirtualClock` in milliseconds.
 
 Data path per arrival: device time -> host time (:class:`DeviceClock`) ->
-session seconds -> drop samples that do not move time forward -> sample
-sinks (the recorder) -> ``Pipeline.process`` (the same code ``letdown detect``
-runs) -> event sinks. Each sink has its own queue and worker task, so a slow
-or failing sink never delays detection or the other sinks; its errors are
-logged and counted, never fatal.
+session seconds -> drop samples that do not move time forward -> ``on_block``
+(the recorder) -> ``Pipeline.process`` (the same code ``letdown detect``
+runs) -> numbered letdown events on the session's stream. Each sink has its
+own queue and worker task fed from that stream, so a slow or failing sink
+never delays detection or the other sinks; its errors are logged and
+counted, never fatal.
 """
 
 from __future__ import annotations
@@ -18,47 +19,45 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 import signal
-import time
 import uuid
 from collections import Counter
 from collections.abc import Awaitable, Sequence
 from dataclasses import replace
-from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from .clock import Clock, DeviceClock
+from .clock import Clock, DeviceClock, SessionTime, SystemClock
 from .errors import DeviceError, ProtocolError
-from .model import Event, SampleBlock
+from .model import Event, SampleBlock, SessionInfo, SessionStatus, SessionSummary
 from .params import DetectorConfig
 from .pipeline import Pipeline
-from .sinks.base import SessionInfo, SessionStatus, SessionSummary, Sink
+from .sinks.base import (
+    EventStream,
+    FeltMarked,
+    LetdownCompleted,
+    LetdownDetected,
+    LetdownRetracted,
+    LinkLost,
+    LinkRestored,
+    SessionEvent,
+    Sink,
+    Status,
+    StopRequested,
+)
 from .sources import Arrival, LinkLostError, Source, SourceInfo
-from .summary import summarize
+from .summary import LetdownNumbers, clock_text, count_gaps, summarize
+
+__all__ = ["LiveSession", "SystemClock", "run_live"]
 
 log = logging.getLogger(__name__)
 
-#: A jump in sample times longer than this counts as a gap, s.
-GAP_S = 1.0
-
-
-class SystemClock:
-    """The host's clocks: ``time.monotonic``, UTC now and ``asyncio.sleep``."""
-
-    def monotonic(self) -> float:
-        """Seconds from an arbitrary origin; never goes back."""
-        return time.monotonic()
-
-    def utc(self) -> datetime:
-        """The current UTC time."""
-        return datetime.now(timezone.utc)
-
-    async def sleep(self, seconds: float) -> None:
-        """Wait ``seconds`` of real time."""
-        await asyncio.sleep(seconds)
+#: What the first run's compile of the warm-up pipelines took here (2 busy cores: 6.3 s),
+#: rounded up, host s.
+FIRST_COMPILE_S = 8.0
 
 
 async def _within(hook: Awaitable[None], timeout_s: float) -> None:
@@ -83,8 +82,13 @@ class _SinkWorker:
         self.task = asyncio.create_task(self._work(), name=f"sink {self.name}")
 
     def post(self, hook: str, *args: Any) -> None:
-        if hasattr(self.sink, hook):
+        """Queue a call of ``hook`` (skipped when the sink keeps the base's no-op)."""
+        if hook in ("start", "stop") or self.sink.handles(hook):
             self.queue.put_nowait((hook, args))
+
+    def deliver(self, event: SessionEvent) -> None:
+        """The sink's subscription to the session's stream."""
+        self.post(event.hook, event)
 
     async def _work(self) -> None:
         while (item := await self.queue.get()) is not None:
@@ -108,20 +112,30 @@ class _SinkWorker:
 
 
 class LiveSession:
-    """One live session; also the ``SessionControl`` its sinks receive.
+    """One live session: reads the source, runs the pipeline, publishes what happens.
+
+    The session owns the loop, reconnects and numbering; it publishes typed
+    events on ``stream`` (see :mod:`letdown_detect.sinks.base`) and listens
+    there for felt marks and stop requests. It never calls a sink directly
+    except through the sink's own queue.
 
     Args:
-        source: where samples come from (see :func:`letdown_detect.sources.open_source`).
-        sinks: event consumers; a sink with an ``on_block(block, session)``
-            coroutine also receives every sample block (the recorder does).
+        source: where samples come from (see :func:`letdown_detect.sources.open_source`);
+            a source with no channels (``sensorless:``) makes a nursing session.
+        sinks: event consumers (:class:`~letdown_detect.sinks.base.Sink` subclasses).
         clock: time source (:class:`SystemClock` in real use).
         config: detector configuration (``None`` = the defaults ``letdown detect`` uses).
-        duration_s: stop after this much session time, s (``None`` = until the stream ends).
+        duration_s: stop at this session time, s, also when no samples arrive
+            (session time then runs on the host clock); ``None`` = until the stream ends.
         kind: ``pumping`` or ``nursing``.
-        record_dir: folder of the recording, announced to sinks.
+        recording: the recording's CSV, announced to sinks (the store keeps it).
+        stream: the event stream sinks publish on (a new one when omitted).
+        time: session time shared with the sinks (a new one on ``clock`` when omitted).
         status_interval_s: how often sinks get a status, host seconds.
         backoff_s: first and longest wait between reconnect attempts, host seconds.
         sink_timeout_s: longest a sink hook may take before it is counted as failed, s.
+        warn_down_s: say at WARNING that the device is gone after this long, host s
+            (and again every minute).
     """
 
     def __init__(
@@ -133,86 +147,52 @@ class LiveSession:
         config: DetectorConfig | None = None,
         duration_s: float | None = None,
         kind: str = "pumping",
-        record_dir: Path | None = None,
+        recording: Path | None = None,
+        stream: EventStream | None = None,
+        time: SessionTime | None = None,
         status_interval_s: float = 1.0,
         backoff_s: tuple[float, float] = (0.5, 10.0),
         sink_timeout_s: float = 5.0,
+        warn_down_s: float = 10.0,
     ) -> None:
         self.source = source
         self.sinks = list(sinks)
         self.clock = clock
-        self.config = config
+        self.config = config or DetectorConfig()
         self.duration_s = duration_s
         self.kind = kind
-        self.record_dir = record_dir
+        self.recording = recording
+        self.stream = stream or EventStream()
+        self.time = time or SessionTime(clock)
         self.status_interval_s = status_interval_s
         self.backoff_s = backoff_s
         self.sink_timeout_s = sink_timeout_s
+        self.warn_down_s = warn_down_s
         self.sink_errors: Counter[str] = Counter()
         self.session: SessionInfo | None = None
         self._stop = False
         self._workers: list[_SinkWorker] = []
-        self._letdowns: dict[tuple[str, float], Event] = {}
+        self._numbers = LetdownNumbers()
         self._felt: list[Event] = []
         self._volume_curve: list[tuple[float, float]] = []
         self._status = SessionStatus(t_s=0.0, flow_ml_s=None, volume_ml=0.0, letdowns=0)
         self._last_t_s: float | None = None
-        self._last_host_s = 0.0
         self._last_status_host_s: float | None = None
         self._reconnects = 0
         self._gaps = 0
-        self._connected = False
+        self._down_since_s: float | None = None
+        self._next_warning_s = 0.0
         #: Samples dropped because they did not move session time forward (or came before it).
         self.dropped_samples = 0
         self._info: SourceInfo | None = None
 
-    # --- SessionControl -------------------------------------------------
-
-    def now_s(self) -> float:
-        """Current session time, s (extrapolated from the newest sample)."""
-        if self._last_t_s is None:
-            return 0.0
-        speed = self._info.speed if self._info else 1.0
-        return self._last_t_s + max(0.0, self.clock.monotonic() - self._last_host_s) * speed
-
-    def mark_felt(self, source: str) -> None:
-        """Record "I feel a letdown now" as a ``felt_letdown`` event.
-
-        Args:
-            source: where the mark came from (``keyboard``, ``mood page``); kept
-                in the event's ``channel`` field.
-        """
-        t = self.now_s()
-        flow = self._status.flow_ml_s
-        event = Event(
-            onset_s=t,
-            detected_s=t,
-            peak_flow_ml_s=0.0 if flow is None else flow,
-            channel=source,
-            score=0.0,
-            end_s=t,
-            label="felt_letdown",
-        )
-        self._felt.append(event)
-        self._post("on_event", event, self.session)
-
-    def status(self) -> SessionStatus:
-        """The latest status snapshot."""
-        return self._status
+    def request_stop(self) -> None:
+        """Stop after the current block, flush, summarise (Ctrl-C, ``q``, SIGTERM)."""
+        self._stop = True
 
     def letdowns(self) -> list[Event]:
         """Letdowns detected so far (newest version of each, retracted ones left out)."""
-        kept = (e for e in self._letdowns.values() if e.label == "letdown")
-        return sorted(kept, key=lambda e: e.onset_s)
-
-    def request_stop(self) -> None:
-        """Stop after the current block, flush, summarise (Ctrl-C, ``q``, ``--duration``)."""
-        self._stop = True
-
-    @property
-    def source_info(self) -> SourceInfo | None:
-        """What the source delivers (channels, rate, device, calibration), once open."""
-        return self._info
+        return [e for e in self._numbers.letdowns() if e.label == "letdown"]
 
     @property
     def stopping(self) -> bool:
@@ -227,51 +207,104 @@ class LiveSession:
         Raises:
             DeviceError, ProtocolError: the source cannot be opened at the start.
         """
+        await self._warm_up()
         # the session starts now: device samples buffered from before are dropped
         host0, start_utc = self.clock.monotonic(), self.clock.utc()
         info = self._info = await self.source.open()
-        self._connected = True
+        self.time.start(host0, info.speed)
         try:
-            pipeline = Pipeline(info.channels, calibration=info.calibration, config=self.config)
+            pipeline = (
+                Pipeline(info.channels, calibration=info.calibration, config=self.config)
+                if info.channels
+                else None
+            )
             self.session = SessionInfo(
                 session_id=uuid.uuid4().hex[:12],
                 start_utc=start_utc,
                 source=self.source.description,
                 kind=self.kind,
-                record_dir=self.record_dir,
+                recording=self.recording,
                 channels=info.channels,
+                sample_rate_hz=info.sample_rate_hz,
+                device=info.device,
+                calibration=dict(info.calibration),
             )
             self._workers = [
                 _SinkWorker(s, self.sink_timeout_s, self.sink_errors) for s in self.sinks
             ]
-            self._post("start", self.session, self)
+            for worker in self._workers:
+                self.stream.subscribe(worker.deliver)
+            self.stream.subscribe(self._on_stream)
+            self._post("start", self.session)
             device_clock = DeviceClock() if info.device_time else None
             while not self._stop:
                 arrival = await self._read()
                 if arrival is None:
                     break
                 block = self._to_session_time(arrival, device_clock, host0)
-                if len(block):
-                    self._handle(block, pipeline)
+                if len(block) and pipeline is not None:
+                    self._handle(block, pipeline, arrival.host_s)
+                elif self._past_duration():
+                    self._stop = True  # no samples (device gone, or none to send): host clock
                 self._maybe_status()
                 await asyncio.sleep(0)  # let the sinks take what this block produced now
-            self._emit(pipeline.flush())
-            self._update_status(pipeline)
-            if self._last_t_s is not None:
-                self._volume_curve.append((self._last_t_s, self._status.volume_ml))
-            summary = summarize(
-                duration_s=self._last_t_s or 0.0,
-                letdowns=self.letdowns(),
-                volume_curve=self._volume_curve,
-                felt=self._felt,
-            )
-            self._post("on_status", self._status, self.session)
-            self._post("stop", summary, self.session)
+            if pipeline is not None:
+                self._emit(pipeline.flush())
+                self._update_status(pipeline)
+            summary = self._summary()
+            self._publish(Status(summary.duration_s, self._status))
+            self._post("stop", summary)
             return summary
         finally:
+            self.stream.unsubscribe(self._on_stream)
             for worker in self._workers:
+                self.stream.unsubscribe(worker.deliver)
                 await worker.close(self.sink_timeout_s * 2)
             await self.source.close()
+
+    def _summary(self) -> SessionSummary:
+        if self._down_since_s is not None:
+            log.warning(
+                "%s: the device was gone for the last %s of the session",
+                self.source.description,
+                clock_text(self.clock.monotonic() - self._down_since_s),
+            )
+        if self._last_t_s is None or self._down_since_s is not None or not self._info.channels:
+            now = self.time.now_s()
+            end_s = now if self.duration_s is None else min(now, self.duration_s)
+            end_s = max(end_s, self._last_t_s or 0.0)
+        else:
+            end_s = self._last_t_s
+        self._status = replace(self._status, t_s=end_s)
+        if self._last_t_s is not None:
+            self._volume_curve.append((self._last_t_s, self._status.volume_ml))
+        return summarize(
+            duration_s=end_s,
+            letdowns=self.letdowns(),
+            volume_curve=self._volume_curve,
+            felt=self._felt,
+        )
+
+    async def _warm_up(self) -> None:
+        """Compile the detector's loops before the session starts when no cache has them
+        (numba compiles at the first call: a few seconds that would look like a frozen view)."""
+        if self.source.description.startswith("nursing") or not _compile_cache_is_cold():
+            return
+        log.warning("preparing the detector (first run, about %.0f s)...", FIRST_COMPILE_S)
+        host = SystemClock()  # compiling takes real seconds, whatever the session's clock
+        began = host.monotonic()
+        await asyncio.to_thread(_exercise_pipeline, self.config)
+        log.warning("detector ready (%.1f s)", host.monotonic() - began)
+
+    def _until_duration(self, wait_s: float) -> float:
+        """``wait_s``, cut short so a wait never runs past ``duration_s`` (host s)."""
+        if self.duration_s is None:
+            return wait_s
+        left_s = (self.duration_s - self.time.now_s()) / max(self.time.speed, 1e-9)
+        return max(0.0, min(wait_s, left_s))
+
+    def _past_duration(self) -> bool:
+        return self.duration_s is not None and self.time.now_s() >= self.duration_s
 
     async def _read(self) -> Arrival | None:
         backoff = self.backoff_s[0]
@@ -279,30 +312,64 @@ class LiveSession:
             try:
                 return await self.source.read()
             except LinkLostError as exc:
-                self._connected = False
-                log.warning("%s: link lost (%s); reconnecting", self.source.description, exc)
-                self._maybe_status(force=True)
+                self._link_lost(str(exc))
             await self.source.close()
             while not self._stop:
-                await self.clock.sleep(backoff)
+                if self._past_duration():
+                    self._stop = True
+                    break
+                await self.clock.sleep(self._until_duration(backoff))
                 backoff = min(backoff * 2, self.backoff_s[1])
                 try:
                     await self.source.open()
                 except (DeviceError, ProtocolError) as exc:
                     log.info("%s: reconnect failed (%s)", self.source.description, exc)
+                    self._warn_if_gone(exc)
                     self._maybe_status()
                     continue
-                self._reconnects += 1
-                self._connected = True
+                self._link_restored()
                 backoff = self.backoff_s[0]
                 break
         return None
+
+    def _link_lost(self, reason: str) -> None:
+        self._down_since_s = self.clock.monotonic()
+        self._next_warning_s = self.warn_down_s
+        log.info("%s: link lost (%s); reconnecting", self.source.description, reason)
+        self._publish(LinkLost(self.time.now_s(), reason))
+        self._maybe_status(force=True)
+
+    def _link_restored(self) -> None:
+        down_s = 0.0 if self._down_since_s is None else self.clock.monotonic() - self._down_since_s
+        self._down_since_s = None
+        self._reconnects += 1
+        self._publish(LinkRestored(self.time.now_s(), down_s))
+        self._maybe_status(force=True)
+
+    def _warn_if_gone(self, exc: Exception) -> None:
+        if self._down_since_s is None:
+            return
+        down_s = self.clock.monotonic() - self._down_since_s
+        if down_s < self._next_warning_s:
+            return
+        self._next_warning_s = down_s + 60.0
+        ends = (
+            ""
+            if self.duration_s is None
+            else f"; the session ends at {clock_text(self.duration_s)}"
+        )
+        log.warning(
+            "%s: the device is gone: no samples for %s (%s); still trying to reconnect%s",
+            self.source.description,
+            clock_text(down_s),
+            exc,
+            ends,
+        )
 
     def _to_session_time(
         self, arrival: Arrival, device_clock: DeviceClock | None, host0: float
     ) -> SampleBlock:
         block = arrival.block
-        self._last_host_s = arrival.host_s
         if not len(block):
             return block
         if device_clock is None:
@@ -320,12 +387,11 @@ class LiveSession:
             keep &= t < self.duration_s
         return SampleBlock(t[keep], block.values[keep], block.channels)
 
-    def _handle(self, block: SampleBlock, pipeline: Pipeline) -> None:
-        if self._last_t_s is not None and block.t_s[0] - self._last_t_s > GAP_S:
-            self._gaps += 1
-        self._gaps += int((np.diff(block.t_s) > GAP_S).sum())
+    def _handle(self, block: SampleBlock, pipeline: Pipeline, host_s: float) -> None:
+        self._gaps += count_gaps(block.t_s, self._last_t_s, self.config.gap_s)
         self._last_t_s = float(block.t_s[-1])
-        self._post("on_block", block, self.session)
+        self.time.advance(self._last_t_s, host_s)
+        self._post("on_block", block)
         self._emit(pipeline.process(block))
         self._update_status(pipeline)
         volume = self._status.volume_ml
@@ -334,9 +400,22 @@ class LiveSession:
 
     def _emit(self, events: Sequence[Event]) -> None:
         for event in events:
-            key = (event.channel, round(event.onset_s, 6))
-            self._letdowns[key] = event
-            self._post("on_event", event, self.session)
+            if event.label == "retracted":
+                number = self._numbers.retract(event)
+                if number:
+                    self._publish(LetdownRetracted(event.detected_s, number, event))
+            elif event.complete:
+                number = self._numbers.keep(event)
+                self._publish(LetdownCompleted(event.end_s or event.detected_s, number, event))
+            else:
+                number = self._numbers.keep(event)
+                self._publish(LetdownDetected(event.detected_s, number, event))
+
+    def _on_stream(self, event: SessionEvent) -> None:
+        if isinstance(event, FeltMarked):
+            self._felt.append(event.event)
+        elif isinstance(event, StopRequested):
+            self.request_stop()
 
     def _update_status(self, pipeline: Pipeline) -> None:
         status = pipeline.status
@@ -351,7 +430,7 @@ class LiveSession:
             crc_errors=stats.crc_errors,
             reconnects=self._reconnects,
             gaps=self._gaps,
-            connected=self._connected,
+            connected=self._down_since_s is None,
         )
 
     def _maybe_status(self, force: bool = False) -> None:
@@ -361,14 +440,51 @@ class LiveSession:
         )
         if force or due:
             self._last_status_host_s = now
+            down_s = 0.0 if self._down_since_s is None else now - self._down_since_s
+            t_s = self._last_t_s if self._info and self._info.channels else self.time.now_s()
             self._status = replace(
-                self._status, connected=self._connected, reconnects=self._reconnects
+                self._status,
+                t_s=self._status.t_s if t_s is None else t_s,
+                connected=self._down_since_s is None,
+                reconnects=self._reconnects,
+                down_s=down_s,
+                letdowns=len(self.letdowns())
+                if self._info and self._info.channels
+                else len(self._felt),
             )
-            self._post("on_status", self._status, self.session)
+            self._publish(Status(self.time.now_s(), self._status))
+
+    def _publish(self, event: SessionEvent) -> None:
+        self.stream.publish(event)
 
     def _post(self, hook: str, *args: Any) -> None:
         for worker in self._workers:
             worker.post(hook, *args)
+
+
+def _compile_cache_is_cold() -> bool:
+    """True when numba's cache holds no compiled loop yet (the first run after install)."""
+    import numba
+
+    from . import _compiled  # noqa: F401  (sets numba's cache folder)
+
+    if os.environ.get("NUMBA_DISABLE_JIT") == "1":
+        return False
+    folder = Path(numba.config.CACHE_DIR or "")
+    return not folder.is_dir() or not any(folder.rglob("*.nbi"))
+
+
+#: Channel sets whose loops a warm-up compiles: a cumulative and a flow sensor, both sides.
+WARM_UP_CHANNELS = (("weight_g",), ("flow_ml_s",), ("weight_g_left", "weight_g_right"))
+
+
+def _exercise_pipeline(config: DetectorConfig) -> None:
+    """Run throwaway pipelines over a few seconds of flat samples (compiles their loops)."""
+    t = np.arange(0.0, 3.0, 0.05)
+    for channels in WARM_UP_CHANNELS:
+        pipeline = Pipeline(channels, config=config)
+        pipeline.process(SampleBlock(t, np.zeros((t.size, len(channels))), channels))
+        pipeline.flush()
 
 
 def run_live(session: LiveSession) -> SessionSummary:

@@ -6,6 +6,8 @@ Units ride in names: seconds (``_s``), mL/s (``_ml_s``), mL (``_ml``).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from pathlib import Path
 
 import numpy as np
 
@@ -147,3 +149,79 @@ class Event:
             out["side_onsets_s"] = {k: round(v, 3) for k, v in self.side_onsets_s.items()}
             out["one_sided"] = self.one_sided
         return out
+
+
+@dataclass(frozen=True)
+class SessionInfo:
+    """Who and what a live session is (known once its source is open)."""
+
+    session_id: str
+    """Random id, also used in file and topic names."""
+    start_utc: datetime
+    """Session start (t_s = 0), timezone-aware UTC."""
+    source: str
+    """Human description of the source, e.g. ``serial:/dev/ttyACM0``."""
+    kind: str = "pumping"
+    """``pumping`` or ``nursing``."""
+    recording: Path | None = None
+    """The recording's CSV (``NAME.csv``) when one is written."""
+    channels: tuple[str, ...] = ()
+    """Sensor channels, e.g. ``("weight_g",)``; empty for a nursing session."""
+    sample_rate_hz: float | None = None
+    """Nominal sample rate the device announced, Hz."""
+    device: str | None = None
+    """Free text naming the sensor or firmware."""
+    calibration: dict[str, float] = field(default_factory=dict)
+    """``g_per_ml`` / ``pa_per_ml`` as announced by the device."""
+
+    def utc_at(self, t_s: float) -> datetime:
+        """The UTC time of session time ``t_s`` (seconds)."""
+        return self.start_utc + timedelta(seconds=t_s)
+
+    def local_text(self, t_s: float) -> str:
+        """Session time ``t_s`` as local wall-clock time ``HH:MM:SS``."""
+        return self.utc_at(t_s).astimezone().strftime("%H:%M:%S")
+
+
+@dataclass(frozen=True)
+class SessionStatus:
+    """A snapshot of a running session, sent about once a second."""
+
+    t_s: float
+    """Session time of the newest sample (or of the host clock without samples), s."""
+    flow_ml_s: float | None
+    """Current smoothed flow (both sides summed), mL/s; None before the filters settle."""
+    volume_ml: float
+    """Milk expressed so far, mL."""
+    letdowns: int
+    """Letdowns detected so far (retracted rises not counted)."""
+    lost_frames: int = 0
+    """Frames missing from the device's sequence numbers."""
+    crc_errors: int = 0
+    """Frames dropped for a bad checksum."""
+    reconnects: int = 0
+    """Times the link was restored."""
+    gaps: int = 0
+    """Silences between samples longer than ``DetectorConfig.gap_s``."""
+    connected: bool = True
+    """False while the link is down."""
+    down_s: float = 0.0
+    """How long the link has been down, host seconds (0 while connected)."""
+
+
+@dataclass(frozen=True)
+class SessionSummary:
+    """What a session amounted to, sent once when it stops."""
+
+    duration_s: float
+    """Session length, s."""
+    letdowns: tuple[Event, ...]
+    """Complete letdown events, in order: letdown #n is ``letdowns[n - 1]``."""
+    volume_ml: float
+    """Milk expressed, mL (see :func:`letdown_detect.summary.cumulative_volume`)."""
+    time_to_first_letdown_s: float | None
+    """Onset of the first letdown, s."""
+    time_to_80pct_volume_s: float | None
+    """Session time by which 80% of the volume had come, s (when to stop pumping)."""
+    felt: tuple[Event, ...] = field(default_factory=tuple)
+    """The parent's own felt-letdown marks, in order."""

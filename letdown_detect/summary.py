@@ -6,8 +6,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from .model import Event
-from .sinks.base import SessionSummary
+from .model import Event, SessionSummary
 
 #: Below this total, mL, a "time to 80% of the volume" would describe noise.
 MIN_VOLUME_ML = 1.0
@@ -35,6 +34,57 @@ def time_to_fraction(
         return None
     reached = np.flatnonzero(v >= fraction * v[-1])
     return float(np.asarray(t_s, dtype=float)[reached[0]])
+
+
+def count_gaps(t_s: np.ndarray, previous_s: float | None, gap_s: float) -> int:
+    """Silences longer than ``gap_s`` in ``t_s`` (and since ``previous_s``), the one
+    definition of a gap: the detector's own ``DetectorConfig.gap_s``, beyond which
+    the resampler stops bridging.
+
+    >>> count_gaps(np.array([3.0, 3.1, 5.0]), 1.0, 1.5)
+    2
+    """
+    gaps = int((np.diff(t_s) > gap_s).sum())
+    if previous_s is not None and t_s.size and t_s[0] - previous_s > gap_s:
+        gaps += 1
+    return gaps
+
+
+class LetdownNumbers:
+    """One numbering of a session's letdowns, shared by every sink through the events.
+
+    Letdown #n is the n-th kept (not retracted) letdown by onset, which is how
+    the summary lists them; a retracted rise gives its number back, so the
+    next letdown detected gets it.
+    """
+
+    def __init__(self) -> None:
+        self._kept: dict[tuple[str, float], Event] = {}
+
+    @staticmethod
+    def _key(event: Event) -> tuple[str, float]:
+        return (event.channel, round(event.onset_s, 6))
+
+    def _rank(self, event: Event) -> int:
+        return 1 + sum(e.onset_s < event.onset_s for e in self._kept.values())
+
+    def keep(self, event: Event) -> int:
+        """A letdown detected or completed: its number."""
+        self._kept[self._key(event)] = event
+        return self._rank(event)
+
+    def retract(self, event: Event) -> int:
+        """A rise taken back: the number it had (0 if it was never announced)."""
+        key = self._key(event)
+        if key not in self._kept:
+            return 0
+        number = self._rank(self._kept[key])
+        del self._kept[key]
+        return number
+
+    def letdowns(self) -> list[Event]:
+        """The kept letdowns (newest version of each), by onset."""
+        return sorted(self._kept.values(), key=lambda e: e.onset_s)
 
 
 def summarize(

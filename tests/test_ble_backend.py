@@ -24,6 +24,7 @@ from letdown_detect.errors import DeviceError
 from letdown_detect.live import LiveSession, SystemClock
 from letdown_detect.pipeline import detect_recording
 from letdown_detect.recording import read_recording
+from letdown_detect.sinks.base import Sink
 from letdown_detect.sinks.recorder import RecorderSink
 from letdown_detect.sources import open_source
 from letdown_detect.sources.simulate import SimConfig, simulate_session
@@ -35,15 +36,15 @@ TRUTH = simulate_session(SimConfig(duration_s=90.0), SEED).recording
 SENT = TRUTH.data["weight_g"].to_numpy().astype(np.float32).astype(float)
 
 
-class Watch:
+class Watch(Sink):
     """Keeps the last status; drops the radio link once, at ``drop_at_s``."""
 
     def __init__(self, peripheral=None, drop_at_s=None, away_s=0.0) -> None:
         self.peripheral, self.drop_at_s, self.away_s = peripheral, drop_at_s, away_s
         self.last = None
 
-    async def on_status(self, status, session) -> None:
-        self.last = status
+    async def on_status(self, e) -> None:
+        status = self.last = e.status
         if self.drop_at_s is not None and status.t_s >= self.drop_at_s:
             self.drop_at_s = None
             self.peripheral.drop_link(lost_frames=20, available=False)

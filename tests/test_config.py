@@ -30,6 +30,7 @@ def test_missing_file_gives_defaults(config_file):
         "min_interval_s": 30.0,
         "summary": False,
         "include_mood": False,
+        "include_link": False,
         "desktop": True,
         "bell": True,
     }

@@ -12,7 +12,7 @@ import pytest
 import serial
 
 from firmware_bridge import DeviceInfo, SampleFrame, StreamDecoder
-from firmware_bridge.virtual_pump import VirtualPump
+from letdown_detect.sources.simulated import simulated_pump
 
 pytestmark = pytest.mark.timeout(90)
 #: Device clock 70 s before it wraps at 2**32 ms: the session crosses the wrap.
@@ -55,7 +55,7 @@ def test_binary_session_arrives_exactly_across_the_device_clock_wrap():
     decoder = StreamDecoder(default_channels=("weight_g",))
     items = _read_all(path, decoder)
     assert proc.wait(timeout=30) == 0
-    truth = VirtualPump.simulated(kind="weight_g", seed=3, double=True, duration_s=120)
+    truth = simulated_pump(kind="weight_g", seed=3, double=True, duration_s=120)
     data = truth.recording.data
     info = items[0]
     assert isinstance(info, DeviceInfo)
@@ -80,7 +80,7 @@ def test_text_session_arrives_to_the_printed_precision():
     decoder = StreamDecoder(default_channels=("weight_g",))
     items = _read_all(path, decoder)
     assert proc.wait(timeout=30) == 0
-    data = VirtualPump.simulated(kind="pressure_pa", seed=5, duration_s=120).recording.data
+    data = simulated_pump(kind="pressure_pa", seed=5, duration_s=120).recording.data
     info = next(i for i in items if isinstance(i, DeviceInfo))
     assert info.channels == ("pressure_pa",) and info.calibration == {"pa_per_ml": 5.0}
     t_device_s, values = _samples(items)
@@ -97,7 +97,7 @@ def test_injected_faults_are_counted_and_every_decoded_sample_is_true():
     decoder = StreamDecoder(default_channels=("weight_g",))
     items = _read_all(path, decoder)
     assert proc.wait(timeout=30) == 0
-    data = VirtualPump.simulated(kind="weight_g", seed=7, duration_s=300).recording.data
+    data = simulated_pump(kind="weight_g", seed=7, duration_s=300).recording.data
     t_device_s, values = _samples(items)
     true_values = dict(zip(np.round(data["t_s"] * 1000).astype(int), data["weight_g"], strict=True))
     device_ms = np.round(t_device_s * 1000).astype(int) - 5000

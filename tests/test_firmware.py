@@ -428,9 +428,9 @@ def test_virtual_ble_peripheral_serves_the_simulated_session_through_bleak():
         VirtualPumpClient,
         VirtualPumpScanner,
     )
-    from firmware_bridge.virtual_pump import VirtualPump
+    from letdown_detect.sources.simulated import simulated_pump
 
-    pump = VirtualPump.simulated(kind="weight_g", seed=2, duration_s=120, double=True)
+    pump = simulated_pump(kind="weight_g", seed=2, duration_s=120, double=True)
     truth = pump.recording.data[["weight_g_left", "weight_g_right"]].to_numpy(np.float32)
 
     async def session() -> tuple[list, StreamDecoder, int]:

@@ -14,9 +14,11 @@ import pytest
 from rich.console import Console
 
 from letdown_detect.errors import ConfigError
-from letdown_detect.mood.answers import split_feelings, terminal_answer
+from letdown_detect.live import SystemClock
+from letdown_detect.mood.answers import split_feelings
 from letdown_detect.mood.help import help_for_answer, help_lines, lines_for
 from letdown_detect.mood.live_options import mood_settings
+from letdown_detect.sinks.base import AnswerGiven
 
 
 def numbers(country: str | None) -> list[str]:
@@ -89,34 +91,52 @@ class FakeMood:
         return f"Thank you: answer {score}/10 saved."
 
 
-def test_unknown_feeling_word_keeps_the_score_and_lists_the_words():
+def test_unknown_feeling_word_keeps_the_score_and_lists_the_words(tmp_path):
+    import asyncio
+
+    from letdown_detect.clock import SessionTime
+    from letdown_detect.mood.nursing import NursingConsole
+    from letdown_detect.sinks.base import EventStream
+
     mood = FakeMood()
-    reply = terminal_answer(mood.submit_answer, "5", "sad;sadd tired", "US")
-    assert mood.given == [(5, ["sad"])]
+    out = io.StringIO()
+    console = NursingConsole(
+        tmp_path / "l.sqlite3", EventStream(), SessionTime(SystemClock()), mood.submit_answer,
+        stdin=None, out=out,
+    )  # fmt: skip
+    console.key("5 sad;sadd tired")
+    assert mood.given == [("5", ["sad"])]
+    reply = out.getvalue()
     assert "Not on the list, left out: sadd, tired" in reply
     assert "Feelings are: sad, dread" in reply and "overwhelmed" in reply
     assert split_feelings("homesick, Panic") == (("homesick/longing", "panic"), ())
-    with pytest.raises(ConfigError):
-        terminal_answer(mood.submit_answer, "eleven", "", "US")
-    assert mood.given == [(5, ["sad"])]
+    asyncio.run(console.stop(None))
 
 
-def test_console_key_answer_shows_the_help_panel_at_once(monkeypatch, tmp_path):
+def _answer(score: int, feelings: tuple[str, ...] = ()) -> AnswerGiven:
+    return AnswerGiven(
+        30.0, score=score, channel="terminal", status="answered",
+        message=f"Thank you: answer {score}/10 saved.", feelings=feelings,
+    )  # fmt: skip
+
+
+def test_console_answer_shows_the_help_panel_at_once():
+    import asyncio
+
     from letdown_detect.sinks.console import ConsoleSink
 
-    config = tmp_path / "config.toml"
-    config.write_text('[mood]\ncountry = "US"\n')
-    monkeypatch.setenv("LETDOWN_CONFIG", str(config))
     out = io.StringIO()
-    sink = ConsoleSink(console=Console(file=out, width=200), keys=False)
-    sink._mood = FakeMood()
-    sink._answer(9)  # the "9" key
+    sink = ConsoleSink(console=Console(file=out, width=200), keys=False, country="US")
+    asyncio.run(sink.on_answer_given(_answer(9)))  # the "9" key, come back as AnswerGiven
     text = out.getvalue()
     assert "answer 9/10 saved" in text
     assert "strong wave" in text and "988" in text and "1-833-852-6262" in text
     out.truncate(0)
-    sink._answer(3)
-    assert "988" not in out.getvalue()
+    out.seek(0)
+    asyncio.run(sink.on_answer_given(_answer(3)))
+    assert "answer 3/10 saved" in out.getvalue() and "988" not in out.getvalue()
+    asyncio.run(sink.on_answer_given(_answer(2, ("hopeless",))))
+    assert "988" in out.getvalue()
 
 
 @pytest.mark.timeout(60)

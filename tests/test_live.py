@@ -16,6 +16,7 @@ from letdown_detect.clock import VirtualClock
 from letdown_detect.live import LiveSession
 from letdown_detect.pipeline import detect_recording
 from letdown_detect.recording import events_path, read_events, read_recording, sidecar_path
+from letdown_detect.sinks.base import Sink, felt_mark
 from letdown_detect.sinks.recorder import RecorderSink
 from letdown_detect.sources import open_source
 
@@ -24,26 +25,40 @@ START = datetime(2026, 3, 1, 6, 0, tzinfo=timezone.utc)
 RECORDINGS = Path(__file__).resolve().parent.parent / "recordings"
 
 
-class ListSink:
+class ListSink(Sink):
     """Keeps everything a session tells it; marks a felt letdown at ``felt_at_s``."""
 
     def __init__(self, felt_at_s: float | None = None) -> None:
         self.felt_at_s = felt_at_s
-        self.events, self.statuses, self.summary, self.control = [], [], None, None
+        self.events, self.statuses, self.summary = [], [], None
+        self.numbered: list[tuple[str, int, float]] = []
+        self.stream = self.time = None  # the session's, set by _session
 
-    async def start(self, session, control) -> None:
-        self.control = control
-
-    async def on_event(self, event, session) -> None:
+    async def on_event(self, event) -> None:
         self.events.append(event)
 
-    async def on_status(self, status, session) -> None:
-        self.statuses.append(status)
-        if self.felt_at_s is not None and status.t_s >= self.felt_at_s:
-            self.felt_at_s = None
-            self.control.mark_felt("test")
+    async def on_letdown_detected(self, e) -> None:
+        self.numbered.append(("detected", e.number, e.event.onset_s))
+        await self.on_event(e.event)
 
-    async def stop(self, summary, session) -> None:
+    async def on_letdown_completed(self, e) -> None:
+        self.numbered.append(("completed", e.number, e.event.onset_s))
+        await self.on_event(e.event)
+
+    async def on_letdown_retracted(self, e) -> None:
+        self.numbered.append(("retracted", e.number, e.event.onset_s))
+        await self.on_event(e.event)
+
+    async def on_felt_marked(self, e) -> None:
+        await self.on_event(e.event)
+
+    async def on_status(self, e) -> None:
+        self.statuses.append(e.status)
+        if self.felt_at_s is not None and e.status.t_s >= self.felt_at_s:
+            self.felt_at_s = None
+            self.stream.publish(felt_mark(self.time.now_s(), "test"))
+
+    async def stop(self, summary) -> None:
         self.summary = summary
 
 
@@ -52,6 +67,8 @@ def _session(tmp_path, seed=0, sinks=(), **kw):
     source = open_source("sim:", clock=clock, seed=seed, duration_s=300.0, block_s=0.5)
     recorder = RecorderSink(tmp_path / "live.csv")
     session = LiveSession(source, [recorder, *sinks], clock=clock, **kw)
+    for sink in sinks:
+        sink.stream, sink.time = session.stream, session.time
     return session, source
 
 
@@ -144,12 +161,12 @@ def test_duration_stops_the_session_at_that_session_time(tmp_path) -> None:
 
 
 class BrokenSink(ListSink):
-    async def on_event(self, event, session) -> None:
+    async def on_event(self, event) -> None:
         raise RuntimeError("this sink is broken")
 
 
 class HangingSink(ListSink):
-    async def on_event(self, event, session) -> None:
+    async def on_event(self, event) -> None:
         await asyncio.sleep(3600)
 
 
@@ -186,3 +203,14 @@ def test_replaying_a_missing_file_is_one_line_and_exit_2(tmp_path, capsys) -> No
     missing = tmp_path / "nope.csv"
     assert main(["live", "--replay", str(missing), "--no-record", "--json"]) == 2
     assert capsys.readouterr().err.strip() == f"letdown: {missing}: no such file"
+
+
+def test_letdown_numbers_on_the_stream_are_the_summarys(finished) -> None:
+    _, sink, summary, _, _ = finished
+    onset_of = {n: onset for kind, n, onset in sink.numbered if kind == "completed"}
+    assert onset_of, "the seeded session has complete letdowns"
+    assert [onset_of[n] for n in sorted(onset_of)] == [e.onset_s for e in summary.letdowns]
+    kept = {onset for onset in onset_of.values()}
+    for kind, number, onset in sink.numbered:
+        if kind == "detected" and onset in kept:  # announced with the number it keeps
+            assert onset_of[number] == onset

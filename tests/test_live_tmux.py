@@ -46,7 +46,7 @@ def test_live_view_shows_the_session_takes_the_felt_key_and_quits_with_a_summary
         _wait_for(session, "LETDOWN #1")  # the simulated letdown near 0:23
         _tmux("send-keys", "-t", session, "f")
         _wait_for(session, "You marked a felt letdown at")
-        _wait_for(session, "Letdown #1 (from")  # flow fell back: the letdown is complete
+        _wait_for(session, "Letdown #1 (started")  # flow fell back: the letdown is complete
         _tmux("send-keys", "-t", session, "q")
         screen = _wait_for(session, "Recording:")
     finally:
@@ -87,3 +87,64 @@ def test_the_mood_question_is_answered_from_the_keyboard_while_the_view_runs(tmp
         rows = conn.execute("SELECT score, channel, prompt_id FROM answers").fetchall()
     assert [(score, channel) for score, channel, _ in rows] == [(7, "terminal")]
     assert rows[0][2] is not None  # it answered the letdown's prompt, not a loose note
+
+
+@pytest.mark.timeout(180)
+@pytest.mark.parametrize(("columns", "rows", "lan"), [(80, 24, False), (120, 40, True)])
+def test_the_full_mood_link_stays_on_screen_through_letdowns_a_retraction_and_a_reconnect(
+    tmp_path, columns, rows, lan
+) -> None:
+    """A Wi-Fi pump (socket:// on 127.0.0.1) whose session has a letdown near 1:26 and a rise
+    near 3:25 that collapses drops its connection at 1:00; every screen shows the whole link."""
+    import re
+
+    from tcp_pump import TcpPump
+
+    from letdown_detect.recording import Recording
+    from letdown_detect.sources.simulate import SimConfig, simulate_session
+
+    truth = simulate_session(SimConfig(duration_s=240.0), 28).recording
+    data = truth.data
+    parts = [
+        Recording(data[data["t_s"] < 60.0].reset_index(drop=True), truth.meta),
+        Recording(data[data["t_s"] >= 60.0].reset_index(drop=True), truth.meta),
+    ]
+    pump = TcpPump(parts, speed=10.0)  # 10x, not 20x: arrival jitter is scaled too
+    session = f"letdown-{uuid.uuid4().hex[:8]}"
+    command = (  # the terminal's own size, not one inherited from the tmux server's env
+        f"env -u COLUMNS -u LINES {sys.executable} -m letdown_detect live --serial {pump.url} "
+        "--speed 10 "
+        f"--duration 300 --record {tmp_path} --quiet --db {tmp_path / 'store.db'}"
+        f"{' --mood-lan' if lan else ''}; sleep 30"
+    )
+    _tmux("new-session", "-d", "-s", session, "-x", str(columns), "-y", str(rows), command)
+    seen: set[str] = set()
+    wanted = ("LETDOWN #1", "Letdown #1 (started", "Link lost", "Link back", "LETDOWN #2")
+    wanted += ("Letdown #2 taken back",)
+    try:
+        screen = _wait_for(session, "Mood page: http", timeout_s=60)
+        url = re.search(r"Mood page: (http://\S+)", screen).group(1)
+        assert re.fullmatch(r"http://[\d.]+:\d+/\?token=[\w-]{22}", url), url
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            visible = _tmux("capture-pane", "-p", "-t", session)  # what is on screen now
+            if "Session: " in visible:
+                break
+            if "elapsed" in visible:
+                assert f"Mood page: {url}" in visible, visible  # whole, on one line
+                assert len(visible.splitlines()) <= rows
+            history = _tmux("capture-pane", "-p", "-t", session, "-S", "-500")
+            seen |= {w for w in wanted if w in history}
+            if lan:
+                seen |= {"QR"} if "▀" in visible or "█" in visible else set()
+            time.sleep(0.2)
+        screen = _wait_for(session, "Recording:")
+    finally:
+        subprocess.run(["tmux", "kill-session", "-t", session], capture_output=True)
+        pump.close()
+    assert seen >= set(wanted), (seen, screen)
+    assert ("QR" in seen) == lan  # a QR code only for a page a phone can open
+    assert "1 letdown." in screen, screen
+    # the letdown the summary lists is the terminal's #1 (#2 was taken back)
+    onsets = re.findall(r"LETDOWN #1: started \S+ \(session (\d+:\d\d)\)", screen)
+    assert len(onsets) == 1 and f"#1 at {onsets[0]}:" in screen, screen

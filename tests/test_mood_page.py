@@ -12,10 +12,17 @@ from pathlib import Path
 
 import pytest
 
+from letdown_detect.clock import SessionTime, VirtualClock
 from letdown_detect.model import Event
 from letdown_detect.mood.sink import MoodSink
-from letdown_detect.sinks.base import SessionInfo, SessionStatus, SessionSummary
-from letdown_detect.store.store_sink import StoreSink
+from letdown_detect.sinks.base import (
+    EventStream,
+    FeltMarked,
+    LetdownDetected,
+    SessionInfo,
+    SessionSummary,
+)
+from letdown_detect.store.store_sink import StoreSink, StoreWorker
 from letdown_detect.store.writer import StoreWriter
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -32,48 +39,69 @@ pytestmark = pytest.mark.timeout(90)
 
 
 class Session:
-    """A running session on its own event loop thread, with the sinks the live command adds."""
+    """A running session on its own event loop thread, with the sinks the live command adds.
+
+    Events go through a real EventStream; session time is a SessionTime on a
+    VirtualClock the test sets (``t_s``).
+    """
 
     def __init__(self, db: Path) -> None:
-        self.t_s = 0.0
         self.info = SessionInfo("page01", datetime(2026, 1, 5, 7, 30, tzinfo=timezone.utc), "test")
-        writer = StoreWriter(db)
-        self.mood = MoodSink(writer, port=0, log=None)
-        self.sinks = [StoreSink(writer), self.mood]
+        self.clock = VirtualClock(self.info.start_utc)
+        self.time = SessionTime(self.clock)
+        self.time.start(0.0)
+        self.stream = EventStream()
+        self.writer = StoreWorker(StoreWriter(db))
+        self.mood = MoodSink(self.writer, port=0, stream=self.stream, time=self.time)
+        self.sinks = [StoreSink(self.writer), self.mood]
         self.felt: list[Event] = []
-        self.tasks: list[asyncio.Future] = []
         self.loop = asyncio.new_event_loop()
         self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
         self.thread.start()
+        self.queue: asyncio.Queue = self.call(self._make_queue())
+        self.stream.subscribe(lambda e: self.loop.call_soon_threadsafe(self.queue.put_nowait, e))
         for sink in self.sinks:
-            self.call(sink.start(self.info, self))
+            self.call(sink.start(self.info))
+        self.worker = asyncio.run_coroutine_threadsafe(self._deliver(), self.loop)
+
+    async def _make_queue(self) -> asyncio.Queue:
+        return asyncio.Queue()
+
+    async def _deliver(self) -> None:
+        while True:
+            event = await self.queue.get()
+            if isinstance(event, FeltMarked):
+                self.felt.append(event.event)
+            for sink in self.sinks:
+                await getattr(sink, event.hook)(event)
+            self.queue.task_done()
+
+    @property
+    def t_s(self) -> float:
+        return self.clock.monotonic()
+
+    @t_s.setter
+    def t_s(self, value: float) -> None:
+        self.clock.advance(value - self.clock.monotonic())
 
     def call(self, coro):
         return asyncio.run_coroutine_threadsafe(coro, self.loop).result(timeout=10)
 
     def emit(self, event: Event) -> None:
-        for sink in self.sinks:
-            self.call(sink.on_event(event, self.info))
+        self.stream.publish(LetdownDetected(event.detected_s, 1, event))
+        self.settle()
 
-    # SessionControl
-    def now_s(self) -> float:
-        return self.t_s
-
-    def mark_felt(self, source: str) -> None:
-        event = Event(self.t_s, self.t_s, 0.0, source, 0.0, end_s=self.t_s, label="felt_letdown")
-        self.felt.append(event)
-        self.tasks += [asyncio.ensure_future(s.on_event(event, self.info)) for s in self.sinks]
-
-    def status(self) -> SessionStatus:
-        return SessionStatus(self.t_s, 0.3, 12.0, 1)
-
-    def letdowns(self) -> list[Event]:
-        return [Event(61.0, 68.0, 0.5, "weight_g", 2.0)]
+    def settle(self) -> None:
+        """Wait until every event was handled and every write tried."""
+        self.call(self.queue.join())
+        assert self.writer.drain()
 
     def close(self) -> None:
+        self.settle()
+        self.worker.cancel()
         summary = SessionSummary(self.t_s, (), 12.0, 61.0, None, tuple(self.felt))
         for sink in self.sinks:
-            self.call(sink.stop(summary, self.info))
+            self.call(sink.stop(summary))
         self.loop.call_soon_threadsafe(self.loop.stop)
         self.thread.join(5)
 
@@ -112,6 +140,7 @@ def test_tap_an_answer_on_the_phone_page_and_find_it_in_the_database(session, tm
         page.get_by_role("button", name="I feel a letdown now").click()
         expect(page.locator("#message")).to_contain_text("Felt letdown marked", timeout=10000)
         browser.close()
+    session.settle()
     assert rows(
         db,
         "SELECT a.score, a.feelings, a.channel, a.t_s, p.kind, p.status,"
@@ -138,6 +167,7 @@ def test_requests_without_the_session_token_are_rejected(session, tmp_path):
     for path in ("", "api/state", "answer?score=3", "felt"):
         assert get(base + path)[0] == 403
         assert get(base + path + ("&" if "?" in path else "?") + "token=wrong")[0] == 403
+    session.settle()
     assert rows(tmp_path / "letdown.sqlite3", "SELECT COUNT(*) FROM answers") == [(0,)]
     assert session.felt == []
     status, body = get(base + "api/state", {"X-Letdown-Token": token})
@@ -162,6 +192,7 @@ def test_one_tap_notification_action_answers_the_open_prompt(session, tmp_path):
     session.t_s = 80.0
     status, body = get(session.mood.mood_url.replace("/?", "/answer?") + "&score=2&feelings=sad")
     assert status == 200 and b"saved" in body
+    session.settle()
     assert rows(
         tmp_path / "letdown.sqlite3",
         "SELECT a.score, a.feelings, a.channel, p.status "

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import shutil
 import socket
 import subprocess
@@ -20,7 +21,14 @@ from letdown_detect.live import LiveSession
 from letdown_detect.model import Event
 from letdown_detect.notify.mqtt_sink import MqttSink
 from letdown_detect.notify.urls import parse_mqtt_url
-from letdown_detect.sinks.base import SessionInfo, SessionStatus, SessionSummary
+from letdown_detect.sinks.base import (
+    LetdownCompleted,
+    LetdownDetected,
+    SessionInfo,
+    SessionStatus,
+    SessionSummary,
+    Status,
+)
 from letdown_detect.sources.simulated import SimulatedSource
 
 pytestmark = pytest.mark.timeout(60)
@@ -141,8 +149,19 @@ def letdown(detected_s: float, complete: bool = False, label: str = "letdown") -
     )
 
 
-def status(t_s: float, letdowns: int) -> SessionStatus:
-    return SessionStatus(t_s=t_s, flow_ml_s=0.42, volume_ml=t_s / 10, letdowns=letdowns)
+def status(t_s: float, letdowns: int) -> Status:
+    return Status(
+        t_s, SessionStatus(t_s=t_s, flow_ml_s=0.42, volume_ml=t_s / 10, letdowns=letdowns)
+    )
+
+
+def on_event(sink: MqttSink, event: Event):
+    """The hook the session calls for ``event`` (felt marks have none here), as letdown #1."""
+    if event.label != "letdown":
+        return sink.on_felt_marked(None)
+    if event.complete:
+        return sink.on_letdown_completed(LetdownCompleted(event.end_s, 1, event))
+    return sink.on_letdown_detected(LetdownDetected(event.detected_s, 1, event))
 
 
 SUMMARY = SessionSummary(
@@ -166,14 +185,14 @@ def test_discovery_lets_home_assistant_find_every_entity(broker):
     sink = sink_for(broker)
 
     async def main() -> None:
-        await sink.start(SESSION, None)
+        await sink.start(SESSION)
         first = Subscriber(broker.port, "letdown/status")
         await wait(first, lambda s: s.on("letdown/status") == ["online"])
         first.close()
         # A subscriber that comes later (Home Assistant restarting) gets the retained configs.
         late = Subscriber(broker.port, "homeassistant/#")
         await wait(late, lambda s: len(s.messages) == 6)
-        await sink.stop(SUMMARY, SESSION)
+        await sink.stop(SUMMARY)
         late.close()
         assert all(m.retain for m in late.messages)
         configs = {m.topic: json.loads(m.payload) for m in late.messages}
@@ -200,15 +219,15 @@ def test_state_and_letdowns_arrive_as_json_without_mood(broker):
     sub = Subscriber(broker.port, "pump/#")
 
     async def main() -> None:
-        await sink.start(SESSION, None)
+        await sink.start(SESSION)
         await wait(sub, lambda s: "online" in s.on("pump/status"))
-        await sink.on_status(status(64.0, 0), SESSION)
-        await sink.on_event(letdown(70.0), SESSION)
-        await sink.on_event(letdown(75.0, label="felt_letdown"), SESSION)
-        await sink.on_event(letdown(70.0, complete=True), SESSION)
-        await sink.on_status(status(71.0, 1), SESSION)
+        await sink.on_status(status(64.0, 0))
+        await on_event(sink, letdown(70.0))
+        await on_event(sink, letdown(75.0, label="felt_letdown"))
+        await on_event(sink, letdown(70.0, complete=True))
+        await sink.on_status(status(71.0, 1))
         await wait(sub, lambda s: len(s.on("pump/event")) == 2)
-        await sink.stop(SUMMARY, SESSION)
+        await sink.stop(SUMMARY)
         await wait(sub, lambda s: s.on("pump/status")[-1:] == ["offline"])
 
     asyncio.run(main())
@@ -236,23 +255,23 @@ def test_lost_broker_never_stops_the_session_and_it_reconnects(broker):
     before = Subscriber(broker.port, "letdown/#")
 
     async def main() -> Subscriber:
-        await sink.start(SESSION, None)
+        await sink.start(SESSION)
         await wait(before, lambda s: s.on("letdown/status") == ["online"])
         before.close()
         broker.kill()
         # The session goes on while the broker is away: hooks return, nothing raises.
         for t_s in (60.0, 61.0, 62.0):
-            await sink.on_status(status(t_s, 0), SESSION)
-        await sink.on_event(letdown(62.0), SESSION)
-        await sink.on_status(status(63.0, 1), SESSION)
+            await sink.on_status(status(t_s, 0))
+        await on_event(sink, letdown(62.0))
+        await sink.on_status(status(63.0, 1))
         broker.start()
         # Subscribed before the sink's next attempt (paho waits >= 1 s between attempts).
         after = Subscriber(broker.port, "letdown/#")
         await wait(after, lambda s: s.on("letdown/status") == ["online"])
         await wait(after, lambda s: len(s.on("letdown/event")) == 1)
-        await sink.on_status(status(64.0, 1), SESSION)
+        await sink.on_status(status(64.0, 1))
         await wait(after, lambda s: s.on("letdown/state")[-1]["elapsed_s"] == 64.0)
-        await sink.stop(SUMMARY, SESSION)
+        await sink.stop(SUMMARY)
         after.close()
         return after
 
@@ -277,13 +296,13 @@ def test_login_with_username_and_password(tmp_path):
         sub = Subscriber(secured.port, login=("ha", "s3cret"))
 
         async def main() -> None:
-            await good.start(SESSION, None)
-            await bad.start(SESSION, None)
-            await good.on_event(letdown(70.0), SESSION)
-            await bad.on_event(letdown(70.0), SESSION)  # refused login: the hook still returns
+            await good.start(SESSION)
+            await bad.start(SESSION)
+            await on_event(good, letdown(70.0))
+            await on_event(bad, letdown(70.0))  # refused login: the hook still returns
             await wait(sub, lambda s: len(s.on("letdown/event")) == 1)
-            await good.stop(SUMMARY, SESSION)
-            await bad.stop(SUMMARY, SESSION)
+            await good.stop(SUMMARY)
+            await bad.stop(SUMMARY)
 
         asyncio.run(main())
         sub.close()
@@ -310,10 +329,10 @@ def test_tls_with_own_certificate(tmp_path):
         sub = Subscriber(tls.port, "letdown/event", ca_certs=str(cert))
 
         async def main() -> None:
-            await sink.start(SESSION, None)
-            await sink.on_event(letdown(70.0), SESSION)
+            await sink.start(SESSION)
+            await on_event(sink, letdown(70.0))
             await wait(sub, lambda s: len(s.on("letdown/event")) == 1)
-            await sink.stop(SUMMARY, SESSION)
+            await sink.stop(SUMMARY)
 
         asyncio.run(main())
         sub.close()
@@ -337,3 +356,28 @@ def test_live_session_publishes_each_letdown(broker):
     assert [e["onset_s"] for e in detected] == [round(e.onset_s, 3) for e in summary.letdowns]
     final = sub.on("letdown/state")[-1]
     assert final["running"] is False and final["letdowns"] == len(summary.letdowns)
+
+
+def test_a_broker_nobody_listens_on_is_named_once_at_start(caplog):
+    """``--mqtt mqtt://127.0.0.1:PORT`` with nothing there: one warning, the session goes on."""
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    sink = MqttSink(parse_mqtt_url(f"mqtt://127.0.0.1:{port}", "--mqtt"))
+
+    async def main() -> None:
+        await sink.start(SESSION)
+        for t_s in range(5):
+            await sink.on_status(status(float(t_s), 0))
+            await asyncio.sleep(0.3)
+        await sink.stop(SUMMARY)
+
+    with caplog.at_level(logging.WARNING, logger="letdown_detect.notify"):
+        asyncio.run(main())
+    named = [r.getMessage() for r in caplog.records if "cannot be reached" in r.getMessage()]
+    assert named == [
+        f"MQTT broker mqtt://127.0.0.1:{port} cannot be reached (Connection refused); "
+        "the session goes on and keeps trying"
+    ]

@@ -22,19 +22,30 @@ from urllib.parse import unquote
 import pytest
 
 from letdown_detect import cli
+from letdown_detect.clock import SessionTime
 from letdown_detect.live import LiveSession, SystemClock
 from letdown_detect.model import Event
 from letdown_detect.mood.prompt import BASELINE_QUESTION
 from letdown_detect.mood.sink import MoodSink
 from letdown_detect.notify.apprise_sink import NotifySink
 from letdown_detect.notify.desktop import bell_stream, desktop_url
-from letdown_detect.sinks.base import SessionInfo, SessionStatus, SessionSummary
+from letdown_detect.sinks.base import (
+    EventStream,
+    LetdownCompleted,
+    LetdownDetected,
+    LetdownRetracted,
+    SessionInfo,
+    SessionSummary,
+    Sink,
+)
 from letdown_detect.sources.simulated import SimulatedSource
 from letdown_detect.store.writer import StoreWriter
+from letdown_detect.summary import LetdownNumbers, clock_text
 
 pytestmark = pytest.mark.timeout(60)
 
-MOOD_URL = "http://127.0.0.1:8765/mood"
+#: A mood page on the LAN (only ever written into messages, never fetched).
+MOOD_URL = "http://192.168.1.20:8765/?token=T0K"
 START = datetime(2026, 1, 5, 7, 30, tzinfo=timezone.utc)
 
 
@@ -119,22 +130,6 @@ def refused_port():
     return port
 
 
-class FakeControl:
-    """The session control a sink gets, for sessions driven by hand."""
-
-    def now_s(self) -> float:
-        return 0.0
-
-    def mark_felt(self, source: str) -> None:
-        pass
-
-    def status(self) -> SessionStatus:
-        return SessionStatus(t_s=0.0, flow_ml_s=None, volume_ml=0.0, letdowns=0)
-
-    def letdowns(self) -> list[Event]:
-        return []
-
-
 def letdown(detected_s: float, complete: bool = False) -> Event:
     """A letdown event detected at ``detected_s`` (5 s after its onset)."""
     return Event(
@@ -148,8 +143,20 @@ def letdown(detected_s: float, complete: bool = False) -> Event:
     )
 
 
+def numbered(events: list[Event]):
+    """The session's events for ``events``, numbered as a live session numbers them."""
+    numbers = LetdownNumbers()
+    for e in events:
+        if e.label == "retracted":
+            yield LetdownRetracted(e.detected_s, numbers.retract(e), e)
+        elif e.complete:
+            yield LetdownCompleted(e.end_s, numbers.keep(e), e)
+        else:
+            yield LetdownDetected(e.detected_s, numbers.keep(e), e)
+
+
 def drive(sink: NotifySink, events: list[Event], duration_s: float = 600.0) -> SessionSummary:
-    """Run a session by hand: start, the events in order, stop with a summary."""
+    """Run a session by hand: start, the events in order (numbered), stop with a summary."""
     session = SessionInfo("test01", START, "hand-driven")
     summary = SessionSummary(
         duration_s=duration_s,
@@ -160,10 +167,10 @@ def drive(sink: NotifySink, events: list[Event], duration_s: float = 600.0) -> S
     )
 
     async def main() -> None:
-        await sink.start(session, FakeControl())
-        for event in events:
-            await sink.on_event(event, session)
-        await sink.stop(summary, session)
+        await sink.start(session)
+        for event in numbered(events):
+            await getattr(sink, event.hook)(event)
+        await sink.stop(summary)
 
     asyncio.run(main())
     return summary
@@ -186,10 +193,12 @@ def test_one_notification_per_letdown_on_json_and_ntfy(endpoint):
     assert [p["body"]["title"] for p in json_posts] == ["Letdown detected"] * 2
     first, third = (p["body"]["message"] for p in json_posts)
     assert first.startswith(
-        f"Letdown 1 of this session at {local_clock(65.0)} (session time 1:05)."
+        f"Letdown 1 of this session: started {local_clock(60.0)}, "
+        f"detected {local_clock(65.0)} (session time 1:05)."
     )
     assert third.startswith(
-        f"Letdown 3 of this session at {local_clock(200.0)} (session time 3:20)."
+        f"Letdown 3 of this session: started {local_clock(195.0)}, "
+        f"detected {local_clock(200.0)} (session time 3:20)."
     )
     assert f"Check in: {MOOD_URL}" in first
 
@@ -214,7 +223,7 @@ def test_interval_is_configurable(endpoint):
 
 
 def test_mood_question_and_answer_buttons_only_when_opted_in(endpoint):
-    page = "http://127.0.0.1:8765/?token=T0K"
+    page = MOOD_URL
     sink = NotifySink(
         [f"json://127.0.0.1:{endpoint.port}/hook", f"ntfy://127.0.0.1:{endpoint.port}/pump"],
         mood_url=page,
@@ -224,7 +233,7 @@ def test_mood_question_and_answer_buttons_only_when_opted_in(endpoint):
     assert f"{BASELINE_QUESTION}: {page}" in endpoint.accepted("/hook")[0]["body"]["message"]
     (ntfy,) = [r for r in endpoint.accepted() if r["body"].get("topic") == "pump"]
     assert unquote(ntfy["headers"]["x-actions"]).split("; ") == [
-        f"http, {label}, http://127.0.0.1:8765/answer?token=T0K&score={score}, "
+        f"http, {label}, http://192.168.1.20:8765/answer?token=T0K&score={score}, "
         "method=POST, clear=true"
         for label, score in (("No", 0), ("Mild", 3), ("Strong", 7))
     ]
@@ -293,7 +302,7 @@ def test_gives_up_after_bounded_retries_and_masks_secrets(refused_port, caplog):
     assert "hunter2" not in caplog.text and "parent:****@" in caplog.text
 
 
-class LagProbe:
+class LagProbe(Sink):
     """Wraps a sink; records, per letdown, how far the session clock had moved past
     ``detected_s`` when the wrapped hook returned (session seconds)."""
 
@@ -301,22 +310,23 @@ class LagProbe:
         self.sink = sink
         self.lags_s: list[float] = []
         self.letdowns: list[Event] = []
+        self.numbers: list[int] = []
+        self.time = None  # the session's, set once it is built
 
-    async def start(self, session, control) -> None:
-        self.control = control
-        await self.sink.start(session, control)
+    async def start(self, session) -> None:
+        await self.sink.start(session)
 
-    async def on_event(self, event, session) -> None:
-        await self.sink.on_event(event, session)
-        if event.label == "letdown" and not event.complete:
-            self.letdowns.append(event)
-            self.lags_s.append(self.control.now_s() - event.detected_s)
+    async def on_letdown_detected(self, e) -> None:
+        await self.sink.on_letdown_detected(e)
+        self.letdowns.append(e.event)
+        self.numbers.append(e.number)
+        self.lags_s.append(self.time.now_s() - e.event.detected_s)
 
-    async def on_status(self, status, session) -> None:
-        await self.sink.on_status(status, session)
+    async def on_letdown_retracted(self, e) -> None:
+        await self.sink.on_letdown_retracted(e)
 
-    async def stop(self, summary, session) -> None:
-        await self.sink.stop(summary, session)
+    async def stop(self, summary) -> None:
+        await self.sink.stop(summary)
 
 
 def test_hanging_and_refusing_targets_do_not_slow_a_live_session(
@@ -338,24 +348,35 @@ def test_hanging_and_refusing_targets_do_not_slow_a_live_session(
         drain_timeout_s=2.0,
     )
     probe = LagProbe(sink)
-    asyncio.run(LiveSession(source, [probe], clock=clock, duration_s=70.0).run())
+    session = LiveSession(source, [probe], clock=clock, duration_s=70.0)
+    probe.time = session.time
+    asyncio.run(session.run())
 
     assert probe.letdowns, "the simulated session should contain letdowns"
     assert max(probe.lags_s) < 20.0, probe.lags_s  # session s; a blocked request: >= 200
     good = [d for d in sink.deliveries if str(endpoint.port) in d.target]
     assert len(good) == len(probe.letdowns) and all(d.outcome.ok for d in good)
-    numbers = [p["body"]["message"].split(" of ")[0] for p in endpoint.accepted()]
-    assert numbers == [f"Letdown {i}" for i in range(1, len(probe.letdowns) + 1)]
+    numbers = [
+        p["body"]["message"].split(" of ")[0]
+        for p in endpoint.accepted()
+        if p["body"]["title"] == "Letdown detected"
+    ]
+    assert numbers == [f"Letdown {n}" for n in probe.numbers]
     refused = [d for d in sink.deliveries if str(refused_port) in d.target]
     assert refused and not any(d.outcome.ok for d in refused)
 
 
 def test_one_tap_on_the_ntfy_button_answers_the_mood_prompt(endpoint, tmp_path):
-    # The live session's mood sink serves the page; the notification links to it by itself.
+    # The live session's mood sink serves the page; the notifier is given its link (the
+    # composition root does that only for a LAN page and include_link; here the phone is
+    # this test, on loopback).
     clock = SystemClock()
     source = SimulatedSource(clock=clock, speed=30.0, seed=0, duration_s=180.0)
-    mood = MoodSink(StoreWriter(tmp_path / "sessions.db"), port=0, log=None)
-    notify = NotifySink([f"ntfy://127.0.0.1:{endpoint.port}/pump"], include_mood=True)
+    stream, time = EventStream(), SessionTime(clock)
+    mood = MoodSink(StoreWriter(tmp_path / "sessions.db"), port=0, stream=stream, time=time)
+    notify = NotifySink(
+        [f"ntfy://127.0.0.1:{endpoint.port}/pump"], include_mood=True, mood_url=mood.mood_url
+    )
     answers: list[tuple[int, dict]] = []
 
     def tap_first_button() -> None:  # what the phone does when "No" is tapped
@@ -367,7 +388,10 @@ def test_one_tap_on_the_ntfy_button_answers_the_mood_prompt(endpoint, tmp_path):
 
     phone = threading.Thread(target=tap_first_button)
     phone.start()
-    asyncio.run(LiveSession(source, [mood, notify], clock=clock, duration_s=180.0).run())
+    session = LiveSession(
+        source, [mood, notify], clock=clock, duration_s=180.0, stream=stream, time=time
+    )
+    asyncio.run(session.run())
     phone.join()
     assert mood.mood_url and mood.mood_url.startswith("http://127.0.0.1:")
     assert unquote(endpoint.requests[0]["headers"]["x-click"]) == mood.mood_url
@@ -397,3 +421,63 @@ def test_notify_test_without_targets_says_how_to_add_one(tmp_path, capsys, monke
     err = capsys.readouterr().err
     assert err.startswith("letdown: no notification targets: pass --notify URL")
     assert str(tmp_path / "none.toml") in err
+
+
+@pytest.mark.timeout(120)
+def test_letdown_live_sends_no_loopback_link_takes_back_a_retracted_alert_and_numbers_agree(
+    endpoint, tmp_path
+):
+    """``letdown live`` as a parent runs it (seed 12: a rise at 0:04 collapses at once, the
+    letdown at 1:43 follows): the phone never gets a 127.0.0.1 link, a retraction follows
+    the retracted alert, and letdown numbers and times agree between the terminal, the
+    notifications, the database and the summary."""
+    import sqlite3
+    import subprocess
+    import sys
+
+    config = tmp_path / "config.toml"
+    config.write_text("[notify]\nmin_interval_s = 0\n")
+    db = tmp_path / "store.db"
+    run = subprocess.run(
+        [
+            sys.executable, "-m", "letdown_detect", "live", "--seed", "12", "--speed", "60",
+            "--duration", "240", "--record", str(tmp_path), "--quiet", "--db", str(db),
+            "--notify", f"json://127.0.0.1:{endpoint.port}/hook",
+        ],
+        capture_output=True, text=True, timeout=110,
+        env={**os.environ, "LETDOWN_CONFIG": str(config), "COLUMNS": "200"},
+    )  # fmt: skip
+    assert run.returncode == 0, run.stderr
+    terminal = run.stdout
+    posts = [(p["body"]["title"], p["body"]["message"]) for p in endpoint.accepted("/hook")]
+    assert posts, terminal
+    everything = json.dumps(posts)
+    assert "127.0.0.1" not in everything and "token=" not in everything
+    assert all("Open the mood page on this computer." in m for t, m in posts if "detected" in t)
+    said = run.stderr + terminal  # said once, at start (on stderr, before the view starts)
+    assert "127.0.0.1, which does not open on a phone" in said
+    assert said.count("does not open on a phone") == 1
+
+    # the phone: alert #1 (the rise), "taken back", alert #1 again (the real letdown)
+    titles = [t for t, _ in posts]
+    assert titles == ["Letdown detected", "Letdown 1 taken back", "Letdown detected"]
+    phone_starts = re.findall(r"Letdown (\d+) of this session: started (\S+),", everything)
+    terminal_starts = re.findall(r"LETDOWN #(\d+): started (\S+) ", terminal)
+    assert phone_starts == terminal_starts and len(terminal_starts) == 2
+    assert re.findall(r"Letdown #(\d+) taken back", terminal) == ["1"]
+
+    # what stays: one letdown, number 1, everywhere
+    with sqlite3.connect(db) as conn:
+        (start_utc,) = conn.execute("SELECT start_utc FROM sessions").fetchone()
+        onsets = [r[0] for r in conn.execute(
+            "SELECT onset_s FROM events WHERE label = 'letdown' ORDER BY onset_s"
+        )]  # fmt: skip
+    start = datetime.fromisoformat(start_utc)
+    stored = [
+        (str(n), (start + timedelta(seconds=t)).astimezone().strftime("%H:%M:%S"))
+        for n, t in enumerate(onsets, 1)
+    ]
+    assert stored == [terminal_starts[-1]] == [phone_starts[-1]]
+    summary = re.findall(r"^  #(\d+) at (\d+:\d\d)", terminal, re.MULTILINE)
+    assert summary == [(n, clock_text(t)) for (n, _), t in zip(stored, onsets, strict=True)]
+    assert "1 letdown." in terminal

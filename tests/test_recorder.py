@@ -17,7 +17,13 @@ import pytest
 from letdown_detect.model import Event, SampleBlock
 from letdown_detect.pipeline import detect_recording
 from letdown_detect.recording import events_path, read_events, read_recording
-from letdown_detect.sinks.base import SessionInfo, SessionSummary
+from letdown_detect.sinks.base import (
+    FeltMarked,
+    LetdownCompleted,
+    LetdownDetected,
+    SessionInfo,
+    SessionSummary,
+)
 from letdown_detect.sinks.recorder import RecorderSink
 from letdown_detect.sources.simulate import SimConfig, simulate_session
 
@@ -82,10 +88,6 @@ def _block(t0: float, n: int) -> SampleBlock:
     return SampleBlock(t, np.sin(t)[:, None] * 10 + 100.0, ("weight_g",))
 
 
-class _Control:
-    source_info = None
-
-
 def test_recorder_appends_at_detection_and_rewrites_complete_events_at_stop(tmp_path) -> None:
     csv = tmp_path / "r.csv"
     recorder = RecorderSink(csv)
@@ -97,19 +99,19 @@ def test_recorder_appends_at_detection_and_rewrites_complete_events_at_stop(tmp_
     felt = Event(12.0, 12.0, 0.4, "keyboard", 0.0, end_s=12.0, label="felt_letdown")
 
     async def scenario() -> None:
-        await recorder.start(session, _Control())
-        await recorder.on_block(_block(0.0, 300), session)
-        await recorder.on_event(running, session)
-        await recorder.on_event(felt, session)
+        await recorder.start(session)
+        await recorder.on_block(_block(0.0, 300))
+        await recorder.on_letdown_detected(LetdownDetected(14.0, 1, running))
+        await recorder.on_felt_marked(FeltMarked(12.0, felt))
         # mid-session: the files read back, the letdown is there without a duration
         mid = read_events(events_path(csv))
         assert list(mid["label"]) == ["letdown", "felt_letdown"]
         assert np.isnan(mid["duration_s"].iloc[0])
         assert len(read_recording(csv).data) == 300
-        await recorder.on_event(done, session)
-        await recorder.on_block(_block(15.0, 100), session)
+        await recorder.on_letdown_completed(LetdownCompleted(70.0, 1, done))
+        await recorder.on_block(_block(15.0, 100))
         summary = SessionSummary(20.0, (done,), 30.0, 10.0, 40.0, (felt,))
-        await recorder.stop(summary, session)
+        await recorder.stop(summary)
 
     asyncio.run(scenario())
     final = read_events(events_path(csv))

@@ -23,6 +23,7 @@ from letdown_detect.errors import DeviceError, ProtocolError
 from letdown_detect.live import LiveSession, SystemClock
 from letdown_detect.pipeline import detect_recording
 from letdown_detect.recording import Recording, read_recording
+from letdown_detect.sinks.base import Sink
 from letdown_detect.sinks.recorder import RecorderSink
 from letdown_detect.sources import open_source
 from letdown_detect.sources.simulate import SimConfig, simulate_session
@@ -33,12 +34,12 @@ SEED = 3  # a 90 s session with a letdown at 24 s
 TRUTH = simulate_session(SimConfig(duration_s=90.0), SEED).recording
 
 
-class StatusSink:
+class StatusSink(Sink):
     def __init__(self) -> None:
         self.last = None
 
-    async def on_status(self, status, session) -> None:
-        self.last = status
+    async def on_status(self, e) -> None:
+        self.last = e.status
 
 
 @contextlib.contextmanager
@@ -152,8 +153,11 @@ def test_unplug_and_replug_reconnects_and_records_the_gap(tmp_path) -> None:
     owner = threading.Thread(target=pump_owner, daemon=True)
     owner.start()
     try:
+        # --duration is host time (the session ends then even with the device gone);
+        # the pump's own clock skips the ~50 s it stayed unplugged (linger + replug), so
+        # 150 s of host time cover its 90 s of samples
         summary, status, rec = _run(
-            str(port), tmp_path / "u.csv", duration_s=80.0, backoff_s=(0.5, 1.0)
+            str(port), tmp_path / "u.csv", duration_s=150.0, backoff_s=(0.5, 1.0)
         )
     finally:
         owner.join(timeout=30)

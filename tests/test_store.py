@@ -11,7 +11,16 @@ from datetime import datetime, timezone
 import pytest
 
 from letdown_detect.model import Event
-from letdown_detect.sinks.base import SessionInfo, SessionStatus, SessionSummary
+from letdown_detect.sinks.base import (
+    FeltMarked,
+    LetdownCompleted,
+    LetdownDetected,
+    LetdownRetracted,
+    SessionInfo,
+    SessionStatus,
+    SessionSummary,
+    Status,
+)
 from letdown_detect.store.db import MIGRATIONS, Store, StoreError, default_db_path, migrate
 from letdown_detect.store.store_sink import StoreSink
 from letdown_detect.store.writer import StoreWriter, replay_rescue
@@ -118,7 +127,22 @@ def test_locked_database_is_a_clear_error(tmp_path):
 
 
 def session_info() -> SessionInfo:
-    return SessionInfo("abc123", START, "sim", record_dir=None, channels=("weight_g",))
+    return SessionInfo("abc123", START, "sim", recording=None, channels=("weight_g",))
+
+
+def on_event(sink, event: Event):
+    """The hook the session calls for ``event`` (numbers do not matter to the store)."""
+    if event.label == "felt_letdown":
+        return sink.on_felt_marked(FeltMarked(event.onset_s, event))
+    if event.label == "retracted":
+        return sink.on_letdown_retracted(LetdownRetracted(event.detected_s, 1, event))
+    if event.complete:
+        return sink.on_letdown_completed(LetdownCompleted(event.end_s, 1, event))
+    return sink.on_letdown_detected(LetdownDetected(event.detected_s, 1, event))
+
+
+def on_status(sink, status: SessionStatus):
+    return sink.on_status(Status(status.t_s, status))
 
 
 def letdown(onset: float, end: float | None = None) -> Event:
@@ -133,13 +157,13 @@ def test_live_session_lands_in_the_store_through_the_sink(tmp_path):
     info = session_info()
 
     async def session():
-        await sink.start(info, control=None)
-        await sink.on_event(letdown(60.0), info)
+        await sink.start(info)
+        await on_event(sink, letdown(60.0))
         felt = Event(64.0, 64.0, 0.0, "keyboard", 0.0, end_s=64.0, label="felt_letdown")
-        await sink.on_event(felt, info)
-        await sink.on_status(SessionStatus(70.0, 0.4, 10.0, 1), info)
+        await on_event(sink, felt)
+        await on_status(sink, SessionStatus(70.0, 0.4, 10.0, 1))
         summary = SessionSummary(600.0, (letdown(60.0, 200.0),), 80.0, 60.0, 300.0, (felt,))
-        await sink.stop(summary, info)
+        await sink.stop(summary)
 
     asyncio.run(session())
     with Store(db) as store:
@@ -160,10 +184,10 @@ def test_retracted_rise_takes_its_stored_letdown_back(tmp_path):
     )
 
     async def session():
-        await sink.start(info, control=None)
-        await sink.on_event(detected, info)
-        await sink.on_event(retracted, info)
-        await sink.stop(SessionSummary(600.0, (), 5.0, None, None), info)
+        await sink.start(info)
+        await on_event(sink, detected)
+        await on_event(sink, retracted)
+        await sink.stop(SessionSummary(600.0, (), 5.0, None, None))
 
     asyncio.run(session())
     with Store(db) as store:
@@ -183,20 +207,23 @@ def test_locked_database_during_a_session_loses_nothing(tmp_path):
     holder.execute("BEGIN EXCLUSIVE")
 
     async def until_locked_part():
-        await sink.start(info, control=None)
+        await sink.start(info)
         for k in range(3):
-            await sink.on_event(letdown(60.0 + 200 * k), info)
-        await sink.on_status(SessionStatus(470.0, 0.4, 10.0, 3), info)
+            await on_event(sink, letdown(60.0 + 200 * k))
+        await on_status(sink, SessionStatus(470.0, 0.4, 10.0, 3))
 
     asyncio.run(until_locked_part())
+    sink.writer.drain()  # writes run on the store's own thread
     assert writer.pending == 4
     assert "locked by another program" in log.getvalue()
     assert "session goes on" in log.getvalue()
     holder.execute("ROLLBACK")
     holder.close()
-    asyncio.run(sink.on_status(SessionStatus(471.0, 0.4, 10.0, 3), info))
+    asyncio.run(on_status(sink, SessionStatus(471.0, 0.4, 10.0, 3)))
+    sink.writer.drain()
     assert writer.pending == 4  # retries are paced: 5 s of session time after a refusal
-    asyncio.run(sink.on_status(SessionStatus(476.0, 0.4, 10.0, 3), info))
+    asyncio.run(on_status(sink, SessionStatus(476.0, 0.4, 10.0, 3)))
+    sink.writer.drain()
     assert writer.pending == 0
     assert count(db, "events") == 3
 
@@ -211,9 +238,9 @@ def test_still_locked_at_the_end_writes_a_private_rescue_file_that_import_replay
     holder.execute("BEGIN EXCLUSIVE")
 
     async def session():
-        await sink.start(info, control=None)
-        await sink.on_event(letdown(60.0), info)
-        await sink.stop(SessionSummary(300.0, (letdown(60.0, 150.0),), 40.0, 60.0, 200.0), info)
+        await sink.start(info)
+        await on_event(sink, letdown(60.0))
+        await sink.stop(SessionSummary(300.0, (letdown(60.0, 150.0),), 40.0, 60.0, 200.0))
 
     asyncio.run(session())
     holder.execute("ROLLBACK")

@@ -48,25 +48,30 @@ def run(args: argparse.Namespace) -> int:
     import signal
     import sys
 
-    from firmware_bridge.virtual_pump import Faults, VirtualPump, check_speed
+    from firmware_bridge.virtual_pump import Faults, PumpSettingError, check_speed
 
-    from ..errors import DeviceError
+    from ..errors import ConfigError, DeviceError
+    from ..sources.simulated import simulated_pump
 
-    check_speed(args.speed)
+    try:
+        check_speed(args.speed)
+        faults = Faults.parse(args.faults)
+    except PumpSettingError as exc:
+        raise ConfigError(str(exc), exc.key) from None
     if not hasattr(os, "openpty"):
         raise DeviceError(
             "pty", "a virtual serial port needs a pseudo-terminal (Linux or macOS); none here"
         )
     from firmware_bridge.virtual_serial import open_pty, serve
 
-    pump = VirtualPump.simulated(
+    pump = simulated_pump(
         kind=args.kind,
         seed=args.seed,
         double=args.double,
         duration_s=args.duration,
         sample_rate_hz=args.rate,
         mode=args.mode,
-        faults=Faults.parse(args.faults),
+        faults=faults,
         fault_seed=args.seed,
         boot_ms=args.boot_ms,
     )

@@ -9,19 +9,16 @@ from __future__ import annotations
 import argparse
 import importlib
 import importlib.util
-import logging
 import os
-import sys
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from ..clock import Clock
-    from ..sinks.base import Sink
     from ..sources import Source
 
-#: Plug-in modules that add their own options and sinks, used when installed.
+#: Modules that add their own options (their sinks are built in ``compose.py``).
 PLUGINS = ("letdown_detect.notify.live_options", "letdown_detect.mood.live_options")
 
 
@@ -85,45 +82,19 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    """Run the session; prints the summary at the end."""
-    from ..clock import ScaledClock
-    from ..errors import ConfigError
-    from ..live import LiveSession, SystemClock, run_live
-    from ..sinks.console import ConsoleSink, JsonLinesSink
-    from ..sinks.recorder import RecorderSink
+    """Run the session (built by :func:`letdown_detect.compose.compose_live`)."""
+    from ..compose import compose_live, configure_logging
+    from ..live import run_live
 
-    logging.basicConfig(level=logging.WARNING, format="letdown: %(message)s")
-    if args.speed is not None and not args.speed > 0:
-        raise ConfigError(f"--speed must be a positive number, got {args.speed:g}", "speed")
-    clock: Clock = SystemClock()
-    if args.speed is not None and (args.serial or args.ble or args.scale):
-        # An emulated device stamps samples X times faster than real time: so does the session.
-        clock = ScaledClock(clock, args.speed)
-    source = _source(args, clock)
-    csv_path = None if args.no_record else _recording_path(args.record, clock.utc())
-    sinks: list[Sink] = []
-    if csv_path is not None:
-        sinks.append(RecorderSink(csv_path))
-        print(f"letdown: recording to {csv_path}", file=sys.stderr)
-    if args.json:
-        sinks.append(JsonLinesSink(str(csv_path) if csv_path else source.description))
-    else:
-        sinks.append(ConsoleSink(keys=sys.stdin.isatty(), recording=str(csv_path or "") or None))
-    for name in PLUGINS:
-        if importlib.util.find_spec(name) is not None:
-            sinks.extend(importlib.import_module(name).sinks_from_options(args))
-    session = LiveSession(
-        source,
-        sinks,
-        clock=clock,
-        duration_s=args.duration,
-        record_dir=None if csv_path is None else csv_path.parent,
-    )
-    run_live(session)
+    configure_logging(None)  # what building the session says goes to stderr
+    composed = compose_live(args)
+    configure_logging(composed.log_handler)  # then into the live view, if there is one
+    run_live(composed.session)
     return 0
 
 
-def _source(args: argparse.Namespace, clock: Clock) -> Source:
+def build_source(args: argparse.Namespace, clock: Clock) -> Source:
+    """The source the options name (the simulator when none)."""
     from ..errors import ConfigError
     from ..sources import open_source
 
@@ -182,7 +153,7 @@ def _scale_source(args: argparse.Namespace, clock: Clock) -> Source:
     return open_source(f"scale:{args.scale}", clock=clock, ble=args.ble, tare=args.tare)
 
 
-def _recording_path(folder: Path | None, now: datetime) -> Path:
+def recording_path(folder: Path | None, now: datetime) -> Path:
     """``DIR/<UTC stamp>.csv``; default DIR is a per-session folder in the user data dir."""
     stamp = now.strftime("%Y%m%dT%H%M%SZ")
     if folder is None:

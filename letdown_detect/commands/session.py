@@ -51,20 +51,28 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run_start(args: argparse.Namespace) -> int:
-    """Run the nursing session until stopped; prints a one-line summary on stdout."""
-    import asyncio
+    """Run the nursing session until stopped; prints a one-line summary on stdout.
 
-    from ..mood.live_options import sinks_from_options
-    from ..mood.nursing import NursingSession, ensure_not_running
+    A nursing session is ``letdown live``'s session with a sensorless source
+    (built by :func:`letdown_detect.compose.compose_nursing`).
+    """
+    from ..compose import compose_nursing, configure_logging
+    from ..live import run_live
+    from ..mood.nursing import ensure_not_running, remove_state
     from ..store.db import Store, default_db_path
 
     db = default_db_path(args.db)
     ensure_not_running(db)
     Store(db).close()  # a locked or corrupt database is reported before the session starts
-    session = NursingSession(sinks_from_options(args), db, args.duration)
-    summary = asyncio.run(session.run())
+    configure_logging(None)
+    composed = compose_nursing(args, db)
+    try:
+        summary = run_live(composed.session)
+    finally:
+        remove_state(db)
+    session_id = composed.session.session.session_id if composed.session.session else "-"
     print(
-        f"nursing session {session.session.session_id}: {summary.duration_s / 60:.1f} min, "
+        f"nursing session {session_id}: {summary.duration_s / 60:.1f} min, "
         f"{len(summary.felt)} felt letdown(s)"
     )
     return 0

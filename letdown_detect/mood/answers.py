@@ -10,12 +10,10 @@ from __future__ import annotations
 
 import csv
 import math
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import ConfigError, RecordingError
-from .help import help_for_answer
 from .prompt import FEELINGS
 
 _ALIASES = {"homesick": "homesick/longing", "longing": "homesick/longing"}
@@ -84,37 +82,13 @@ def split_feelings(text: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
     return tuple(known), tuple(unknown)
 
 
-def terminal_answer(
-    submit: Callable[[object, object, object, str], str],
-    score: object,
-    feelings: str = "",
-    country: str | None = None,
-) -> str:
-    """Take an answer typed in a terminal; returns what to print (with help when called for).
+def left_out_note(unknown: tuple[str, ...]) -> str:
+    """What a terminal says about typed words that are not feelings (the score is kept).
 
-    A word that is not a feeling never loses the score: the answer is kept with
-    the known feelings and the reply lists the words there are.
-
-    Args:
-        submit: the mood sink's ``submit_answer(score, feelings, prompt, channel)``.
-        score: 0-10 as typed.
-        feelings: the rest of the line, e.g. ``"sad;hopeless"``.
-        country: ``[mood] country`` for the help lines.
-
-    Raises:
-        ConfigError: the score is not 0-10 (nothing is stored).
+    >>> left_out_note(("sadd",))[:34]
+    'Not on the list, left out: sadd. F'
     """
-    value = parse_score(score)
-    known, unknown = split_feelings(feelings)
-    lines = [submit(value, list(known), None, "terminal")]
-    if unknown:
-        lines.append(
-            f"Not on the list, left out: {', '.join(unknown)}. Feelings are: {', '.join(FEELINGS)}."
-        )
-    panel = help_for_answer(value, known, country)
-    if panel is not None:
-        lines.append(panel.text())
-    return "\n".join(lines)
+    return f"Not on the list, left out: {', '.join(unknown)}. Feelings are: {', '.join(FEELINGS)}."
 
 
 @dataclass(frozen=True)

@@ -20,7 +20,8 @@ import argparse
 import sys
 from typing import Any, TextIO
 
-from ..sinks.base import Sink
+from ..clock import SessionTime
+from ..sinks.base import EventStream, Sink
 
 
 def add_live_options(parser: argparse.ArgumentParser) -> None:
@@ -83,28 +84,38 @@ def mood_settings(config: dict[str, Any] | None = None) -> dict[str, Any]:
 
 
 def sinks_from_options(
-    args: argparse.Namespace, config: dict[str, Any] | None = None, log: TextIO = sys.stderr
+    args: argparse.Namespace,
+    config: dict[str, Any] | None = None,
+    log: TextIO = sys.stderr,
+    *,
+    stream: EventStream | None = None,
+    time: SessionTime | None = None,
 ) -> list[Sink]:
-    """A ``StoreSink`` always, and a ``MoodSink`` unless ``--no-mood``.
+    """A ``StoreSink`` always, and a ``MoodSink`` unless ``--no-mood`` (in that order).
 
-    Diary lines that cannot be read are reported on ``log`` and skipped.
+    Diary lines that cannot be read are reported on ``log`` and skipped. A
+    mood page port that cannot be served is named once on ``log``; the
+    session goes on without the page (the terminal still takes answers).
+
+    Args:
+        stream: the session's stream and ``time`` its time (given to the mood sink).
 
     Raises:
         ConfigError: bad ``[mood]`` settings or diary values.
         RecordingError: the diary file cannot be read.
-        DeviceError: the mood page's port is taken.
     """
     from datetime import datetime, timezone
 
+    from ..errors import DeviceError
     from ..store.db import default_db_path
-    from ..store.store_sink import StoreSink
+    from ..store.store_sink import StoreSink, StoreWorker
     from ..store.writer import StoreWriter
     from .answers import Diary, read_diary
     from .history import burden_options
     from .prompt import PromptConfig
     from .sink import MoodSink
 
-    writer = StoreWriter(default_db_path(args.db), log=log)
+    writer = StoreWorker(StoreWriter(default_db_path(args.db), log=log))
     sinks: list[Sink] = [StoreSink(writer)]
     if not args.mood:
         return sinks
@@ -124,10 +135,11 @@ def sinks_from_options(
     )
     port = settings["port"] if args.mood_port is None else args.mood_port
     lan = settings["lan"] if args.mood_lan is None else args.mood_lan
-    sinks.append(MoodSink(writer, prompt_config, port=port, lan=lan, diary=diary, log=log))
+    wiring = {"diary": diary, "stream": stream, "time": time}
+    try:
+        mood = MoodSink(writer, prompt_config, port=port, lan=lan, **wiring)
+    except DeviceError as exc:
+        print(f"letdown: {exc}; the session goes on without the mood page", file=log)
+        mood = MoodSink(writer, prompt_config, port=None, **wiring)
+    sinks.append(mood)
     return sinks
-
-
-def mood_url(sinks: list[Sink]) -> str | None:
-    """The mood page URL among ``sinks`` (for notification links), if a mood sink serves one."""
-    return next((getattr(s, "mood_url", None) for s in sinks if getattr(s, "mood_url", None)), None)

@@ -1,7 +1,9 @@
 """A nursing session: no sensor, only felt-letdown marks and the same mood prompts.
 
-``letdown session start --nursing`` runs :func:`run_nursing` in the foreground
-(one process per database). It writes a small state file beside the database
+``letdown session start --nursing`` runs a live session with a sensorless
+source in the foreground (one process per database): the same loop, sinks,
+clock and signal handling as ``letdown live``, with :class:`NursingConsole`
+as its terminal. It writes a small state file beside the database
 (``<db>.session.json``, mode 0600: pid, session id, page URL); ``letdown
 session stop`` reads it and sends SIGTERM, and this process then closes the
 open prompt, ends the session in the store and removes the file. The terminal
@@ -15,18 +17,28 @@ import asyncio
 import contextlib
 import json
 import os
-import signal
 import sys
-import time
-import uuid
-from collections.abc import Sequence
-from datetime import datetime, timezone
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TextIO
 
+from ..clock import SessionTime
 from ..errors import ConfigError, LetdownError
-from ..model import Event
-from ..sinks.base import SessionInfo, SessionStatus, SessionSummary, Sink
+from ..sinks.base import (
+    AnswerGiven,
+    EventStream,
+    FeltMarked,
+    PromptExpired,
+    PromptOpened,
+    SessionInfo,
+    SessionSummary,
+    Sink,
+    StopRequested,
+    felt_mark,
+)
+from .answers import left_out_note, split_feelings
+from .help import help_for_answer
+from .prompt import prompt_line
 
 HELP = "keys: f = I feel a letdown now, 0-10 [feelings;...] = answer, q = stop"
 
@@ -56,85 +68,111 @@ def pid_alive(pid: int) -> bool:
     return True
 
 
-class NursingSession:
-    """A sensorless session; also the ``SessionControl`` its sinks receive.
+class NursingConsole(Sink):
+    """The terminal of a nursing session: reads lines, shows prompts and answers.
+
+    Lines: ``f`` (felt letdown), ``q`` (stop), ``0``-``10`` with optional
+    ``feelings;...`` (an answer). It writes the state file at start; the
+    session's caller removes it once every sink has finished.
 
     Args:
-        sinks: the store and mood sinks.
-        db: the database (for the state file).
-        duration_s: stop after this long, s (``None``: until stopped).
+        db: the database (the state file lives beside it).
+        stream: the session's stream (felt marks and stop requests go there).
+        time: the session's time.
+        answer: ``MoodSink.submit_answer`` (None with ``--no-mood``).
+        mood_url: the mood page, written to the state file.
+        stdin: where lines come from (None: no terminal input).
         out: where prompts and confirmations are shown.
+        country: ``[mood] country``, for the help lines an answer may call for.
     """
 
     def __init__(
         self,
-        sinks: Sequence[Sink],
         db: Path,
-        duration_s: float | None = None,
+        stream: EventStream,
+        time: SessionTime,
+        answer: Callable[..., str] | None = None,
+        mood_url: str | None = None,
+        stdin: TextIO | None = sys.stdin,
         out: TextIO = sys.stderr,
+        country: str | None = None,
     ) -> None:
-        self.sinks = list(sinks)
         self.db = db
-        self.duration_s = duration_s
+        self.stream = stream
+        self.time = time
+        self.answer = answer
+        self.mood_url = mood_url
+        self.stdin = stdin
         self.out = out
-        self.session = SessionInfo(
-            session_id=uuid.uuid4().hex[:12],
-            start_utc=datetime.now(timezone.utc),
-            source="nursing",
-            kind="nursing",
+        self.country = country
+        self._watched: int | None = None
+
+    def _say(self, text: str) -> None:
+        print(text, file=self.out, flush=True)
+
+    async def start(self, session: SessionInfo) -> None:
+        """Write the state file, say how to use the terminal, start reading lines."""
+        _write_state(
+            self.db,
+            {
+                "pid": os.getpid(),
+                "session_id": session.session_id,
+                "start_utc": session.start_utc.isoformat(),
+                "mood_url": self.mood_url,
+            },
         )
-        self._t0 = time.monotonic()
-        self._felt: list[Event] = []
-        self._pending: list[asyncio.Task[None]] = []
-        self._stop = asyncio.Event()
+        self._say(f"nursing session {session.session_id} started; {HELP}")
+        if self.mood_url:
+            self._say(f"mood page: {self.mood_url}")
+        if self.stdin is not None:
+            self._watched = self._watch_terminal(self.stdin)
 
-    def now_s(self) -> float:
-        """Session time, s."""
-        return time.monotonic() - self._t0
+    async def on_felt_marked(self, e: FeltMarked) -> None:
+        """Confirm a felt mark."""
+        self._say(f"felt letdown marked at {e.t_s / 60:.1f} min")
 
-    def mark_felt(self, source: str) -> None:
-        """Store "I feel a letdown now" and ask the letdown question."""
-        t = self.now_s()
-        event = Event(t, t, 0.0, source, 0.0, end_s=t, label="felt_letdown")
-        self._felt.append(event)
-        for sink in self.sinks:
-            self._pending.append(asyncio.ensure_future(sink.on_event(event, self.session)))
-        print(f"felt letdown marked at {t / 60:.1f} min", file=self.out)
+    async def on_prompt_opened(self, e: PromptOpened) -> None:
+        """Ask the question here too."""
+        self._say(prompt_line(e.prompt, HELP))
 
-    def status(self) -> SessionStatus:
-        """Clock and felt letdowns so far (no sensor: no flow or volume)."""
-        return SessionStatus(self.now_s(), None, 0.0, len(self._felt))
+    async def on_answer_given(self, e: AnswerGiven) -> None:
+        """Confirm an answer, from any channel."""
+        self._say(e.message)
+        panel = help_for_answer(e.score, e.feelings, self.country)  # at once, here too
+        if panel is not None:
+            self._say(panel.text())
 
-    def letdowns(self) -> list[Event]:
-        """Felt letdowns so far (the only letdowns a nursing session knows)."""
-        return list(self._felt)
+    async def on_prompt_expired(self, e: PromptExpired) -> None:
+        """A question closed unanswered."""
+        self._say(prompt_line(e.prompt))
 
-    def request_stop(self) -> None:
-        """Stop at the next tick (SIGTERM, Ctrl-C, ``q``)."""
-        self._stop.set()
+    async def stop(self, summary: SessionSummary) -> None:
+        """Stop reading the terminal."""
+        if self._watched is not None:
+            with contextlib.suppress(OSError, ValueError):
+                asyncio.get_running_loop().remove_reader(self._watched)
+            self._watched = None
 
-    def _key(self, line: str) -> None:
+    def key(self, line: str) -> None:
+        """Act on one input line."""
         text = line.strip()
         if not text:
             return
         if text.lower() == "q":
-            self.request_stop()
+            self.stream.publish(StopRequested(self.time.now_s(), "keyboard"))
         elif text.lower() == "f":
-            self.mark_felt("keyboard")
+            self.stream.publish(felt_mark(self.time.now_s(), "keyboard"))
+        elif self.answer is None:
+            self._say("mood prompts are off (--no-mood)")
         else:
             score, _, feelings = text.partition(" ")
-            mood = next((s for s in self.sinks if hasattr(s, "submit_answer")), None)
-            if mood is None:
-                print("mood prompts are off (--no-mood)", file=self.out)
-                return
             try:
-                from .answers import terminal_answer  # help panel when the answer calls for it
-                from .help import configured_country
-
-                reply = terminal_answer(mood.submit_answer, score, feelings, configured_country())
-                print(reply, file=self.out)
+                known, unknown = split_feelings(feelings)
+                self.answer(score, list(known), None, "terminal")  # shown as AnswerGiven
+                if unknown:  # the score is kept; say which words there are
+                    self._say(left_out_note(unknown))
             except ConfigError as exc:
-                print(f"{exc}; {HELP}", file=self.out)
+                self._say(f"{exc}; {HELP}")
 
     def _show_prompts(self) -> None:
         """Print each mood question as it opens (the question text, not only its number)."""
@@ -148,7 +186,7 @@ class NursingSession:
                 )
 
     def _watch_terminal(self, stdin: TextIO) -> int | None:
-        """Feed complete input lines to the key handler; returns the watched descriptor."""
+        """Feed complete input lines to :meth:`key`; returns the watched descriptor."""
         try:
             fd = stdin.fileno()
         except (OSError, ValueError):
@@ -163,7 +201,7 @@ class NursingSession:
             while b"\n" in buffer or (not data and buffer):
                 line, _, rest = bytes(buffer).partition(b"\n")
                 buffer[:] = rest
-                self._key(line.decode("utf-8", "replace"))
+                self.key(line.decode("utf-8", "replace"))
 
         try:
             asyncio.get_running_loop().add_reader(fd, readable)
@@ -171,47 +209,11 @@ class NursingSession:
             return None
         return fd
 
-    async def run(self, stdin: TextIO | None = sys.stdin) -> SessionSummary:
-        """Run until stopped; returns the summary (felt marks only)."""
-        loop = asyncio.get_running_loop()
-        for signum in (signal.SIGINT, signal.SIGTERM):
-            with contextlib.suppress(NotImplementedError, RuntimeError):
-                loop.add_signal_handler(signum, self.request_stop)
-        for sink in self.sinks:
-            await sink.start(self.session, self)
-        self._show_prompts()
-        url = next((s.mood_url for s in self.sinks if getattr(s, "mood_url", None)), None)
-        _write_state(
-            self.db,
-            {
-                "pid": os.getpid(),
-                "session_id": self.session.session_id,
-                "start_utc": self.session.start_utc.isoformat(),
-                "mood_url": url,
-            },
-        )
-        print(f"nursing session {self.session.session_id} started; {HELP}", file=self.out)
-        watched = self._watch_terminal(stdin) if stdin is not None else None
-        try:
-            while not self._stop.is_set():
-                if self.duration_s is not None and self.now_s() >= self.duration_s:
-                    break
-                with contextlib.suppress(asyncio.TimeoutError):
-                    await asyncio.wait_for(self._stop.wait(), timeout=1.0)
-                await asyncio.gather(*self._pending)
-                self._pending.clear()
-                for sink in self.sinks:
-                    await sink.on_status(self.status(), self.session)
-            duration = self.now_s()
-            summary = SessionSummary(duration, (), 0.0, None, None, tuple(self._felt))
-            for sink in self.sinks:
-                await sink.stop(summary, self.session)
-            return summary
-        finally:
-            if watched is not None:
-                loop.remove_reader(watched)
-            with contextlib.suppress(FileNotFoundError):
-                state_path(self.db).unlink()
+
+def remove_state(db: Path) -> None:
+    """Remove the state file (the session has finished)."""
+    with contextlib.suppress(FileNotFoundError):
+        state_path(db).unlink()
 
 
 def _write_state(db: Path, state: dict[str, Any]) -> None:

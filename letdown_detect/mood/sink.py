@@ -2,20 +2,35 @@
 
 Serves the phone page (``server.py``), takes answers from it, from a diary
 file and from the terminal, and stores prompts and answers through the shared
-store writer. Mood answers never go into notifications: other sinks only get
-``mood_url`` (the page, with the session token) to link to.
+store worker. Prompts, answers and the page's felt marks go on the session's
+stream (the terminal shows them). Mood answers never go into notifications:
+the composition root only hands ``mood_url`` (the page, with the session
+token) to the notifier, and only when the user allowed links.
 """
 
 from __future__ import annotations
 
 import secrets
-import sys
-from collections.abc import Callable
-from typing import Any, TextIO
+from typing import Any
 
+from ..clock import SessionTime
 from ..errors import ConfigError
 from ..model import Event
-from ..sinks.base import SessionControl, SessionInfo, SessionStatus, SessionSummary
+from ..sinks.base import (
+    AnswerGiven,
+    EventStream,
+    FeltMarked,
+    LetdownDetected,
+    LetdownRetracted,
+    PromptExpired,
+    PromptOpened,
+    SessionInfo,
+    SessionSummary,
+    Sink,
+    Status,
+    felt_mark,
+)
+from ..store.store_sink import StoreWorker, released
 from ..store.writer import StoreWriter
 from .answers import Diary, parse_feelings, parse_score
 from .prompt import FEELINGS, Prompt, PromptConfig, PromptScheduler
@@ -23,17 +38,17 @@ from .server import MoodServer
 from .tracker import MoodTracker
 
 
-class MoodSink:
+class MoodSink(Sink):
     """Live-session sink for mood prompts, answers and felt-letdown marks.
 
     Args:
-        writer: the store writer (shared with ``StoreSink``).
+        writer: the store writer (shared with ``StoreSink``; both use its one worker thread).
         config: prompt timing.
         port: port of the mood page; 0 picks a free one; ``None`` serves no page.
         lan: serve the page to the local network, not only this computer.
         diary: answers from a ``--mood-from`` file.
-        on_prompt: called with each prompt that opens or closes (terminal display).
-        log: where the page URL is announced.
+        stream: the session's stream: prompts, answers and the page's felt marks go there.
+        time: the session's time (answers and felt marks are stamped with it).
 
     Raises:
         DeviceError: the page's port is taken.
@@ -41,33 +56,43 @@ class MoodSink:
 
     def __init__(
         self,
-        writer: StoreWriter,
+        writer: StoreWriter | StoreWorker,
         config: PromptConfig | None = None,
         port: int | None = 0,
         lan: bool = False,
         diary: Diary | None = None,
-        on_prompt: Callable[[Prompt], None] | None = None,
-        log: TextIO | None = sys.stderr,
+        *,
+        stream: EventStream | None = None,
+        time: SessionTime | None = None,
     ) -> None:
-        self.writer = writer
+        self.writer = StoreWorker.of(writer)
         self.config = config or PromptConfig()
         self.port = port
         self.lan = lan
         self.diary = diary
-        self.on_prompt = on_prompt
-        self.log = log
+        self.stream = stream or EventStream()
+        self.time = time
         self.token = secrets.token_urlsafe(16)
         self.tracker: MoodTracker | None = None
-        self._control: SessionControl | None = None
         self._session: SessionInfo | None = None
         self._seen: set[tuple[str, float]] = set()
+        self._letdowns: dict[int, float] = {}
+        self._felt: list[float] = []
         self._server = None if port is None else MoodServer(self, self.token, port, lan)
         self.mood_url: str | None = None if self._server is None else self._server.url
         """The page URL with its token, known once built (for notification links)."""
 
-    async def start(self, session: SessionInfo, control: SessionControl) -> None:
-        """Begin tracking; serve the page and announce its URL."""
-        self._session, self._control = session, control
+    @property
+    def on_lan(self) -> bool:
+        """True when a phone on the local network can open the page."""
+        return self._server is not None and self.lan and not self.mood_url.startswith("http://127.")
+
+    def _now_s(self) -> float:
+        return 0.0 if self.time is None else self.time.now_s()
+
+    async def start(self, session: SessionInfo) -> None:
+        """Begin tracking; serve the page."""
+        self._session = session
         self.writer.hold()
         self.tracker = MoodTracker(
             session.session_id,
@@ -75,45 +100,60 @@ class MoodSink:
             self.writer,
             PromptScheduler(self.config),
             self.diary,
-            self.on_prompt,
+            self._prompt_changed,
         )
         if self._server is not None:
             await self._server.start()
-            if self.log is not None:
-                print(f"letdown: mood page: {self.mood_url}", file=self.log)
 
-    async def on_event(self, event: Event, session: SessionInfo) -> None:
-        """A letdown detected or felt: ask about the last minute or two (once per letdown)."""
+    def _prompt_changed(self, prompt: Prompt) -> None:
+        if prompt.status == "open":
+            self.stream.publish(PromptOpened(prompt.asked_s, prompt))
+        elif prompt.status == "expired":
+            self.stream.publish(PromptExpired(self._now_s(), prompt))
+
+    def _ask(self, event: Event) -> None:
         key = (event.label, event.onset_s)
-        if (
-            self.tracker is None
-            or event.label not in ("letdown", "felt_letdown")
-            or key in self._seen
-        ):
+        if self.tracker is None or key in self._seen:
             return
         self._seen.add(key)
         self.tracker.letdown(event.onset_s, event.detected_s)
 
-    async def on_status(self, status: SessionStatus, session: SessionInfo) -> None:
+    async def on_letdown_detected(self, e: LetdownDetected) -> None:
+        """A letdown: ask about the last minute or two (once per letdown)."""
+        self._letdowns[e.number] = e.event.onset_s
+        self._ask(e.event)
+
+    async def on_letdown_retracted(self, e: LetdownRetracted) -> None:
+        """The page stops listing a retracted rise."""
+        self._letdowns.pop(e.number, None)
+
+    async def on_felt_marked(self, e: FeltMarked) -> None:
+        """A felt letdown: ask the letdown question."""
+        self._felt.append(e.t_s)
+        self._ask(e.event)
+
+    async def on_status(self, e: Status) -> None:
         """Expire prompts, ask baseline ones, take diary answers."""
         if self.tracker is not None:
-            self.tracker.tick(status.t_s)
-            self.writer.flush(status.t_s)
+            self.tracker.tick(e.status.t_s)
+            self.writer.flush(e.status.t_s)
 
-    async def stop(self, summary: SessionSummary, session: SessionInfo) -> None:
+    async def stop(self, summary: SessionSummary) -> None:
         """Close the open prompt unanswered, stop the page, release the writer."""
         if self._server is not None:
             await self._server.stop()
         if self.tracker is not None:
             self.tracker.close(summary.duration_s)
-        self.writer.release()
+        await released(self.writer)
 
-    # -- what the page (and a terminal key handler) may call --
+    # -- what the page (and the terminal's keys) may call --
 
     def submit_answer(
         self, score: object, feelings: object = None, prompt: object = None, channel: str = "page"
     ) -> str:
         """Store an answer given now; returns a sentence for the person.
+
+        The answer is also published as :class:`AnswerGiven` (the terminal shows it).
 
         Args:
             score: 0-10 (text or number).
@@ -130,42 +170,54 @@ class MoodSink:
             number = None if prompt in (None, "") else int(str(prompt))
         except ValueError:
             raise ConfigError(f"expected a prompt number, got {prompt!r}", "prompt") from None
-        tracker, control = self._running()
-        return tracker.answer(control.now_s(), value, ticked, channel, number).message
+        tracker = self._running()
+        now_s = self._now_s()
+        outcome = tracker.answer(now_s, value, ticked, channel, number)
+        self.stream.publish(
+            AnswerGiven(
+                now_s,
+                score=value,
+                channel=channel,
+                status=outcome.status,
+                message=outcome.message,
+                prompt_number=None if outcome.prompt is None else outcome.prompt.number,
+                feelings=tuple(ticked),
+            )
+        )
+        return outcome.message
 
     def undo(self) -> str:
         """Take back the answer just given (the page's "undo", a few seconds)."""
-        tracker, control = self._running()
-        return tracker.undo(control.now_s())
+        return self._running().undo(self._now_s())
 
     def ask_less(self) -> str:
         """Fewer mood questions this session (the page's "Ask less")."""
-        tracker, control = self._running()
-        return tracker.ask_less(control.now_s())
+        return self._running().ask_less(self._now_s())
 
     def snooze(self) -> str:
         """No more mood questions this session."""
-        tracker, control = self._running()
-        return tracker.snooze(control.now_s())
+        return self._running().snooze(self._now_s())
 
-    def _running(self) -> tuple[MoodTracker, SessionControl]:
-        if self.tracker is None or self._control is None:
+    def _running(self) -> MoodTracker:
+        if self.tracker is None:
             raise RuntimeError("the mood sink has not been started")
-        return self.tracker, self._control
+        return self.tracker
 
     def felt(self) -> None:
-        """Mark "I feel a letdown now" in the running session."""
-        if self._control is not None:
-            self._control.mark_felt("mood page")
+        """Mark "I feel a letdown now" (from the page)."""
+        self.stream.publish(felt_mark(self._now_s(), "mood page"))
 
     def state(self) -> dict[str, Any]:
         """What the page shows: session clock (s), letdowns so far, the open prompt."""
-        tracker, control = self._running()
-        prompt = tracker.open
+        if self.tracker is None:
+            raise RuntimeError("the mood sink has not been started")
+        prompt = self.tracker.open
+        kind = self._session.kind if self._session else "pumping"
+        onsets = self._felt if kind == "nursing" else sorted(self._letdowns.values())
         return {
-            "t_s": round(control.now_s(), 1),
-            "kind": self._session.kind if self._session else "pumping",
-            "letdowns": [round(e.onset_s, 1) for e in control.letdowns()],
+            "t_s": round(self._now_s(), 1),
+            "kind": kind,
+            "letdowns": [round(t, 1) for t in onsets],
             "prompt": None
             if prompt is None
             else {

@@ -4,24 +4,30 @@ The session's hooks only queue messages and return. Each target has its own
 queue and worker task, and sends from a thread, so a slow, hanging or dead
 service delays nothing but its own later messages; failures are logged with
 the URL's secrets masked and retried with exponential backoff a bounded number
-of times. Rate limit and numbering use session time (``detected_s``), not the
-wall clock.
+of times. A target that cannot be reached is named once, at start. Numbers
+are the session's (the terminal's); rate limit uses session time
+(``detected_s``) and delivery latency the session's injected clock.
+
+The mood page's link goes into a message only when the composition root
+passes ``mood_url`` (the page is on the LAN and ``[notify] include_link`` is
+true); otherwise a running page is mentioned as "open the mood page on this
+computer". A "Letdown detected" whose rise is retracted is followed by
+"Letdown N taken back".
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-import time
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import TextIO
 
-from ..model import Event
-from ..sinks.base import SessionControl, SessionInfo, SessionStatus, SessionSummary
-from .delivery import Outcome, Target
-from .messages import Message, letdown_message, summary_message
+from ..clock import Clock, SystemClock
+from ..sinks.base import LetdownDetected, LetdownRetracted, SessionInfo, SessionSummary, Sink
+from .delivery import Outcome, Target, unreachable_reason
+from .messages import Message, letdown_message, retraction_message, summary_message
 
 log = logging.getLogger(__name__)
 
@@ -36,10 +42,10 @@ class Delivery:
     outcome: Outcome
     attempts: int
     latency_s: float
-    """Wall time from queueing to the final attempt's end, s."""
+    """Clock time from queueing to the final attempt's end, s."""
 
 
-class NotifySink:
+class NotifySink(Sink):
     """Send one notification per letdown to every target, at most one per ``min_interval_s``.
 
     Args:
@@ -51,8 +57,11 @@ class NotifySink:
         include_mood: ask the mood question in the notification text (off by
             default: lock screens are public; the link then just says "Check in").
         bell: a terminal stream to ring (``"\\a"``) with each notification, or None.
-        mood_url: the mood page, linked in each message; when None, the page of a
-            mood sink in the same session is used (found at ``start``).
+        mood_url: the mood page, linked in each message (only give it when a
+            phone can open it and the user allowed links); None: no link.
+        mood_page: a mood page runs on this computer (messages without a link
+            then say to open it there).
+        clock: the session's clock (delivery latency, retry waits).
         retries: extra attempts after a failed one.
         backoff_s: wait before the first retry, doubled for each further one, s.
         drain_timeout_s: at stop, how long to wait for queued messages, s (less
@@ -69,6 +78,8 @@ class NotifySink:
         include_mood: bool = False,
         bell: TextIO | None = None,
         mood_url: str | None = None,
+        mood_page: bool = False,
+        clock: Clock | None = None,
         retries: int = 3,
         backoff_s: float = 2.0,
         drain_timeout_s: float = 4.0,
@@ -80,6 +91,8 @@ class NotifySink:
         self.include_mood = include_mood
         self.bell = bell
         self.mood_url = mood_url
+        self.mood_page = mood_page
+        self.clock = clock or SystemClock()
         self.retries = retries
         self.backoff_s = backoff_s
         self.drain_timeout_s = drain_timeout_s
@@ -92,17 +105,14 @@ class NotifySink:
         self._queues: list[asyncio.Queue[tuple[Message, float]]] = []
         self._workers: list[asyncio.Task[None]] = []
         self._executor: ThreadPoolExecutor | None = None
-        self._letdowns = 0
+        self._sent: dict[int, float | None] = {}  # number -> the previous send time
         self._last_sent_s: float | None = None
+        self._session: SessionInfo | None = None
+        self._probe: asyncio.Task[None] | None = None
 
-    async def start(self, session: SessionInfo, control: SessionControl) -> None:
-        """Find the mood page, start one worker per target."""
-        if self.mood_url is None:
-            # LiveSession is the control and keeps its sinks (constructor argument);
-            # the mood sink publishes its page as ``mood_url``.
-            from ..mood.live_options import mood_url
-
-            self.mood_url = mood_url(list(getattr(control, "sinks", ())))
+    async def start(self, session: SessionInfo) -> None:
+        """Start one worker per target; check in the background that each can be reached."""
+        self._session = session
         self._executor = ThreadPoolExecutor(
             max_workers=max(len(self._targets), 1), thread_name_prefix="letdown-notify"
         )
@@ -111,37 +121,77 @@ class NotifySink:
             asyncio.create_task(self._work(target, queue), name=f"notify {target.name}")
             for target, queue in zip(self._targets, self._queues, strict=True)
         ]
+        self._probe = asyncio.create_task(self._name_unreachable(), name="notify probe")
 
-    async def on_event(self, event: Event, session: SessionInfo) -> None:
-        """Ring and queue "Letdown detected" for a new letdown; returns at once."""
-        if event.label != "letdown" or event.complete:
-            return
-        self._letdowns += 1
-        last = self._last_sent_s
+    async def _name_unreachable(self) -> None:
+        loop = asyncio.get_running_loop()
+        reasons = await asyncio.gather(
+            *(
+                loop.run_in_executor(self._executor, unreachable_reason, t.url)
+                for t in self._targets
+            )
+        )
+        for target, reason in zip(self._targets, reasons, strict=True):
+            if reason is not None:
+                log.warning(
+                    "notifications: %s cannot be reached (%s); the session goes on and "
+                    "retries each message",
+                    target.name,
+                    reason,
+                )
+
+    async def on_letdown_detected(self, e: LetdownDetected) -> None:
+        """Ring and queue "Letdown detected"; returns at once."""
+        event, last = e.event, self._last_sent_s
         if last is not None and event.detected_s - last < self.min_interval_s:
             log.info(
                 "letdown %d at %.1f s: no notification, %.0f s after the previous one",
-                self._letdowns,
+                e.number,
                 event.detected_s,
                 event.detected_s - last,
             )
             return
+        self._sent[e.number] = last
         self._last_sent_s = event.detected_s
         self._ring()
-        local = session.utc_at(event.detected_s).astimezone()
+        session = self._info
         self._queue(
             letdown_message(
-                self._letdowns, event.detected_s, local, self.mood_url, self.include_mood
+                e.number,
+                event.onset_s,
+                event.detected_s,
+                session.utc_at(event.onset_s).astimezone(),
+                session.utc_at(event.detected_s).astimezone(),
+                self.mood_url,
+                self.include_mood,
+                self.mood_page,
             )
         )
 
-    async def on_status(self, status: SessionStatus, session: SessionInfo) -> None:
-        """Status snapshots are not notified."""
+    async def on_letdown_retracted(self, e: LetdownRetracted) -> None:
+        """Take back a notified letdown ("that was not a letdown")."""
+        if e.number not in self._sent:
+            return
+        # the next letdown gets this number, and is not held back by the interval
+        self._last_sent_s = self._sent.pop(e.number)
+        session = self._info
+        self._queue(
+            retraction_message(
+                e.number,
+                session.utc_at(e.event.onset_s).astimezone(),
+                session.utc_at(e.t_s).astimezone(),
+            )
+        )
 
-    async def stop(self, summary: SessionSummary, session: SessionInfo) -> None:
+    @property
+    def _info(self) -> SessionInfo:
+        assert self._session is not None, "hooks come after start()"
+        return self._session
+
+    async def stop(self, summary: SessionSummary) -> None:
         """Queue the summary (if on), wait up to ``drain_timeout_s`` for delivery, stop."""
         if self.summary:
-            self._queue(summary_message(summary, session.kind))
+            self._queue(summary_message(summary, self._info.kind))
         try:
             await asyncio.wait_for(
                 asyncio.gather(*(q.join() for q in self._queues)), self.drain_timeout_s
@@ -150,8 +200,9 @@ class NotifySink:
             left = sum(q.qsize() for q in self._queues)
             log.warning("notifications: gave up at session end; %d queued messages not sent", left)
         finally:
-            for worker in self._workers:
-                worker.cancel()
+            for task in (*self._workers, self._probe):
+                if task is not None:
+                    task.cancel()
             if self._executor is not None:
                 self._executor.shutdown(wait=False, cancel_futures=True)
 
@@ -165,7 +216,7 @@ class NotifySink:
             self.bell = None
 
     def _queue(self, message: Message) -> None:
-        now = time.monotonic()
+        now = self.clock.monotonic()
         for target, queue in zip(self._targets, self._queues, strict=True):
             if queue.full():
                 queue.get_nowait()
@@ -199,8 +250,8 @@ class NotifySink:
                 delay_s,
                 outcome.reason,
             )
-            await asyncio.sleep(delay_s)
+            await self.clock.sleep(delay_s)
         if not outcome.ok:
             log.error("notification to %s not delivered: %s", target.name, outcome.reason)
-        latency_s = time.monotonic() - queued
+        latency_s = self.clock.monotonic() - queued
         self.deliveries.append(Delivery(target.name, message.title, outcome, attempt, latency_s))

@@ -6,6 +6,7 @@ Shared by the live ``NotifySink`` and ``letdown notify test``, so both deliver
 
 from __future__ import annotations
 
+import socket
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote, urlsplit
@@ -96,3 +97,33 @@ class Target:
             return Outcome(True, "delivered")
         reasons = [e.message for e in result.logs() if e.level in ("WARNING", "ERROR")]
         return Outcome(False, reasons[-1] if reasons else "the service did not accept it")
+
+
+#: Default ports of the apprise schemes whose host we can check, by scheme.
+DEFAULT_PORTS = {"json": 80, "jsons": 443, "ntfy": 80, "ntfys": 443, "form": 80, "forms": 443}
+
+
+def unreachable_reason(url: str, timeout_s: float = 1.5) -> str | None:
+    """Why the host of an HTTP-like apprise ``url`` cannot be reached, or None when it can
+    (or when the scheme has no host to check, e.g. the desktop). Blocks up to ``timeout_s``."""
+    parts = urlsplit(url)
+    default = DEFAULT_PORTS.get(parts.scheme.lower())
+    if default is None or not parts.hostname:
+        return None
+    if parts.scheme.lower().startswith("ntfy") and parts.path.strip("/") == "":
+        return None  # ntfy://TOPIC: the "host" is the topic on ntfy.sh, not a host
+    try:
+        port = parts.port or default
+    except ValueError:
+        return "its port is not a number"
+    return unreachable_tcp(parts.hostname, port, timeout_s)
+
+
+def unreachable_tcp(host: str, port: int, timeout_s: float = 1.5) -> str | None:
+    """Why a TCP connection to ``host:port`` fails, or None when it opens (then closed at
+    once). Blocks up to ``timeout_s``."""
+    try:
+        with socket.create_connection((host, port), timeout=timeout_s):
+            return None
+    except OSError as exc:
+        return exc.strerror or str(exc) or type(exc).__name__

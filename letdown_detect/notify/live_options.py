@@ -73,13 +73,22 @@ def notify_targets(config: dict[str, Any], cli_urls: list[str], quiet: bool) -> 
 
 
 def sinks_from_options(
-    args: argparse.Namespace, config: dict[str, Any] | None = None
+    args: argparse.Namespace,
+    config: dict[str, Any] | None = None,
+    *,
+    mood_url: str | None = None,
+    mood_page: bool = False,
+    clock: Any = None,
 ) -> list[Sink]:
     """The notification and MQTT sinks that the options and the config file ask for.
 
     Args:
         args: parsed options from a parser given ``add_live_options``.
         config: ``load_config()`` output (read from the config file when None).
+        mood_url: the mood page to link in notifications (the composition root
+            passes it only when a phone can open it and links are allowed).
+        mood_page: a mood page runs (messages without a link point to this computer).
+        clock: the session's clock.
 
     Returns:
         Zero, one or two sinks (a ``NotifySink``, an ``MqttSink``).
@@ -105,6 +114,9 @@ def sinks_from_options(
                 summary=notify["summary"],
                 include_mood=notify["include_mood"],
                 bell=bell,
+                mood_url=mood_url,
+                mood_page=mood_page,
+                clock=clock,
             )
         )
     url, key = (args.mqtt, "--mqtt") if args.mqtt else (mqtt["url"], "mqtt.url")

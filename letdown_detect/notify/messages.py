@@ -10,8 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+from ..model import SessionSummary
 from ..mood.prompt import BASELINE_QUESTION
-from ..sinks.base import SessionSummary
 
 LETDOWN_TITLE = "Letdown detected"
 
@@ -40,35 +40,67 @@ def session_clock(t_s: float) -> str:
     return f"{hours}:{minutes:02d}:{seconds:02d}" if hours else f"{minutes}:{seconds:02d}"
 
 
+#: What a notification says when the page exists but its link is not sent.
+ON_THIS_COMPUTER = "Open the mood page on this computer."
+
+
 def letdown_message(
     number: int,
-    t_s: float,
-    local: datetime,
+    onset_s: float,
+    detected_s: float,
+    onset_local: datetime,
+    detected_local: datetime,
     mood_url: str | None = None,
     include_mood: bool = False,
+    mood_page: bool = False,
 ) -> Message:
-    """The "Letdown detected" notification.
+    """The "Letdown detected" notification, both times labelled.
 
     Args:
-        number: which letdown of this session (1 = first).
-        t_s: session time of detection, s.
-        local: wall-clock time of detection, in the user's time zone.
-        mood_url: the mood check page, when one is running.
+        number: which letdown of this session (1 = first; the terminal's number).
+        onset_s: session time flow started to rise, s.
+        detected_s: session time of detection, s.
+        onset_local: wall-clock time of the onset, in the user's time zone.
+        detected_local: wall-clock time of detection, in the user's time zone.
+        mood_url: the mood page, linked only when a phone can open it and the
+            user allowed links in notifications.
         include_mood: ask the mood page's question in the text itself and offer
             one-tap answers (lock screens show them; off by default).
+        mood_page: a mood page runs (said as "open it on this computer" when
+            ``mood_url`` is not given).
 
     >>> from datetime import datetime
-    >>> letdown_message(2, 312.0, datetime(2026, 1, 5, 14, 3, 12), None).body
-    'Letdown 2 of this session at 14:03:12 (session time 5:12).'
+    >>> letdown_message(2, 304.0, 312.0, datetime(2026, 1, 5, 14, 3, 4),
+    ...                 datetime(2026, 1, 5, 14, 3, 12)).body
+    'Letdown 2 of this session: started 14:03:04, detected 14:03:12 (session time 5:12).'
     """
     body = (
-        f"Letdown {number} of this session at {local:%H:%M:%S} (session time {session_clock(t_s)})."
+        f"Letdown {number} of this session: started {onset_local:%H:%M:%S}, "
+        f"detected {detected_local:%H:%M:%S} (session time {session_clock(detected_s)})."
     )
     if mood_url:
         # The same question the mood page asks, so the two never disagree.
         ask = BASELINE_QUESTION if include_mood else "Check in"
         body += f"\n{ask}: {mood_url}"
-    return Message(LETDOWN_TITLE, body, link=mood_url, answer_buttons=include_mood)
+    elif mood_page:
+        body += f"\n{ON_THIS_COMPUTER}"
+    return Message(
+        LETDOWN_TITLE, body, link=mood_url, answer_buttons=include_mood and bool(mood_url)
+    )
+
+
+def retraction_message(number: int, onset_local: datetime, local: datetime) -> Message:
+    """Sent after a "Letdown detected" whose rise collapsed within seconds.
+
+    >>> from datetime import datetime
+    >>> retraction_message(2, datetime(2026, 1, 5, 14, 3, 4), datetime(2026, 1, 5, 14, 3, 20)).title
+    'Letdown 2 taken back'
+    """
+    return Message(
+        f"Letdown {number} taken back",
+        f"Taken back at {local:%H:%M:%S}: that was not a letdown (the rise that started "
+        f"{onset_local:%H:%M:%S} collapsed within seconds). The next letdown gets number {number}.",
+    )
 
 
 def summary_message(summary: SessionSummary, kind: str = "pumping") -> Message:

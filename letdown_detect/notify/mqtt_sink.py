@@ -8,7 +8,8 @@ Topics (``BASE`` is ``[mqtt] base_topic``, default ``letdown``):
   ``session_id``, ``start_utc``, ``elapsed_s``, ``flow_ml_s`` (mL/s, null
   until known), ``volume_ml``, ``letdowns``, ``sensor_connected``.
 - ``BASE/event``: JSON per letdown, QoS 1, not retained: ``event_type``
-  (``letdown`` at detection, ``letdown_end`` once complete), ``number``,
+  (``letdown`` at detection, ``letdown_end`` once complete,
+  ``letdown_retracted`` when the rise was not a letdown), ``number`` (the session's),
   ``session_id``, ``utc`` and the event fields (``onset_s``, ``detected_s``, ...).
 - ``PREFIX/<component>/<node>/<object>/config``: Home Assistant discovery
   (retained; ``PREFIX`` is ``[mqtt] discovery_prefix``), so the sensors, the
@@ -31,7 +32,16 @@ from typing import Any
 
 from .. import __version__
 from ..model import Event
-from ..sinks.base import SessionControl, SessionInfo, SessionStatus, SessionSummary
+from ..sinks.base import (
+    LetdownCompleted,
+    LetdownDetected,
+    LetdownRetracted,
+    SessionInfo,
+    SessionSummary,
+    Sink,
+    Status,
+)
+from .delivery import unreachable_tcp
 from .urls import MqttTarget
 
 log = logging.getLogger(__name__)
@@ -89,11 +99,15 @@ ENTITIES: tuple[tuple[str, str, dict[str, Any]], ...] = (
             "value_template": "{{ value_json.letdowns }}",
         },
     ),
-    ("event", "letdown", {"name": "Letdown", "event_types": ["letdown", "letdown_end"]}),
+    (
+        "event",
+        "letdown",
+        {"name": "Letdown", "event_types": ["letdown", "letdown_end", "letdown_retracted"]},
+    ),
 )
 
 
-class MqttSink:
+class MqttSink(Sink):
     """Publish a live session to an MQTT broker for Home Assistant.
 
     Args:
@@ -121,7 +135,8 @@ class MqttSink:
         self.node_id = re.sub(r"[^A-Za-z0-9_-]", "_", base_topic)
         self._client: Any = None
         self._state: dict[str, Any] = {}
-        self._letdowns = 0
+        self._session: SessionInfo | None = None
+        self._probe: asyncio.Task[None] | None = None
 
     @property
     def status_topic(self) -> str:
@@ -160,9 +175,13 @@ class MqttSink:
             }
         return out
 
-    async def start(self, session: SessionInfo, control: SessionControl) -> None:
-        """Start the background connection (returns before the broker answers)."""
+    async def start(self, session: SessionInfo) -> None:
+        """Start the background connection (returns before the broker answers); a broker
+        that cannot be reached is named once."""
         import paho.mqtt.client as mqtt
+
+        self._session = session
+        self._probe = asyncio.create_task(self._name_unreachable(), name="mqtt probe")
 
         client = mqtt.Client(
             mqtt.CallbackAPIVersion.VERSION2, client_id=f"letdown-{session.session_id}"
@@ -190,8 +209,18 @@ class MqttSink:
         client.connect_async(self.target.host, self.target.port, keepalive=30)
         client.loop_start()
 
-    async def on_status(self, status: SessionStatus, session: SessionInfo) -> None:
+    async def _name_unreachable(self) -> None:
+        reason = await asyncio.to_thread(unreachable_tcp, self.target.host, self.target.port)
+        if reason is not None:
+            log.warning(
+                "MQTT broker %s cannot be reached (%s); the session goes on and keeps trying",
+                self.target,
+                reason,
+            )
+
+    async def on_status(self, e: Status) -> None:
         """Publish the state (retained); dropped quietly while the broker is away."""
+        status = e.status
         flow = None if status.flow_ml_s is None else round(status.flow_ml_s, 3)
         self._state = {
             **self._state,
@@ -203,23 +232,33 @@ class MqttSink:
         }
         self._publish(self.state_topic, self._state, qos=0, retain=True)
 
-    async def on_event(self, event: Event, session: SessionInfo) -> None:
-        """Publish a letdown (at detection and once complete); other events are not sent."""
-        if event.label != "letdown":
-            return
-        if not event.complete:
-            self._letdowns += 1
+    async def on_letdown_detected(self, e: LetdownDetected) -> None:
+        """Publish a letdown at detection."""
+        self._event("letdown", e.number, e.event)
+
+    async def on_letdown_completed(self, e: LetdownCompleted) -> None:
+        """Publish a letdown once complete."""
+        self._event("letdown_end", e.number, e.event)
+
+    async def on_letdown_retracted(self, e: LetdownRetracted) -> None:
+        """Publish that a detected rise was not a letdown."""
+        self._event("letdown_retracted", e.number, e.event)
+
+    def _event(self, kind: str, number: int, event: Event) -> None:
+        assert self._session is not None
         payload = {
-            "event_type": "letdown_end" if event.complete else "letdown",
-            "number": self._letdowns,
-            "session_id": session.session_id,
-            "utc": session.utc_at(event.detected_s).isoformat(),
+            "event_type": kind,
+            "number": number,
+            "session_id": self._session.session_id,
+            "utc": self._session.utc_at(event.detected_s).isoformat(),
             **event.to_dict(),
         }
         self._publish(self.event_topic, payload, qos=1, retain=False)
 
-    async def stop(self, summary: SessionSummary, session: SessionInfo) -> None:
+    async def stop(self, summary: SessionSummary) -> None:
         """Publish the final state and ``offline``, then disconnect (waits at most ~2 s)."""
+        if self._probe is not None:
+            self._probe.cancel()
         if self._client is None:
             return
         self._state = {

@@ -29,7 +29,7 @@ import pandas as pd
 
 from ..model import Event, SampleBlock
 from ..recording import RecordingMeta, events_frame, events_path, sidecar_path
-from .base import SessionControl, SessionInfo, SessionStatus, SessionSummary
+from .base import FeltMarked, LetdownDetected, LetdownRetracted, SessionInfo, SessionSummary, Sink
 
 #: Files hold health data: owner read/write only.
 FILE_MODE = 0o600
@@ -112,7 +112,7 @@ class LineFile:
         self.fd = None
 
 
-class RecorderSink:
+class RecorderSink(Sink):
     """Write a live session to ``csv_path`` (+ sidecar and events file).
 
     Args:
@@ -148,16 +148,15 @@ class RecorderSink:
         self._session: SessionInfo | None = None
         self._columns = list(events_frame([]).columns)
 
-    async def start(self, session: SessionInfo, control: SessionControl) -> None:
+    async def start(self, session: SessionInfo) -> None:
         """Create the folder, the CSV with its header, the sidecar and the events file."""
         self._session = session
         self.csv_path.parent.mkdir(parents=True, exist_ok=True)
-        info = getattr(control, "source_info", None)
         meta = RecordingMeta(
             start_time=session.start_utc.isoformat(),
-            sample_rate_hz=getattr(info, "sample_rate_hz", None),
-            device=getattr(info, "device", None),
-            calibration=dict(getattr(info, "calibration", {}) or {}),
+            sample_rate_hz=session.sample_rate_hz,
+            device=session.device,
+            calibration=dict(session.calibration),
             extra={
                 "session_id": session.session_id,
                 "source": session.source,
@@ -172,7 +171,7 @@ class RecorderSink:
         self._events = LineFile(events_path(self.csv_path))
         self._events.append((",".join(self._columns) + "\n").encode())
 
-    async def on_block(self, block: SampleBlock, session: SessionInfo) -> None:
+    async def on_block(self, block: SampleBlock) -> None:
         """Append the samples as whole lines; pause on a full disk and resume after a gap row."""
         if self._csv is None or not len(block):
             return
@@ -253,19 +252,27 @@ class RecorderSink:
             return  # kept; the stop rewrite has every event anyway
         self._unsaved_rows.clear()
 
-    async def on_event(self, event: Event, session: SessionInfo) -> None:
-        """Append a letdown at detection, its retraction, and every felt-letdown mark."""
-        if event.complete and event.label not in ("felt_letdown", "retracted"):
+    async def on_letdown_detected(self, e: LetdownDetected) -> None:
+        """Append a letdown at detection."""
+        self._append(e.event)
+
+    async def on_letdown_retracted(self, e: LetdownRetracted) -> None:
+        """Append the retraction at once: a file left by a crash then agrees with the store."""
+        self._append(e.event)
+
+    async def on_felt_marked(self, e: FeltMarked) -> None:
+        """Append every felt-letdown mark."""
+        self._append(e.event)
+
+    def _append(self, event: Event) -> None:
+        if self._events is None:
             return
         row = events_frame([event]).iloc[0]
         self._append_event(
             ",".join("" if _is_missing(row[c]) else _event_cell(row[c]) for c in self._columns)
         )
 
-    async def on_status(self, status: SessionStatus, session: SessionInfo) -> None:
-        """Nothing to do: samples are already on disk."""
-
-    async def stop(self, summary: SessionSummary, session: SessionInfo) -> None:
+    async def stop(self, summary: SessionSummary) -> None:
         """Sync the samples and rewrite the events file with the complete events and gaps."""
         if self._csv is None:
             return

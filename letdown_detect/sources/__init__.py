@@ -13,6 +13,8 @@ scheme        example                                 module
 ``scale``     ``scale:acaia`` (``ble=``, ``backend=``)  :mod:`.scale`
 ============  ======================================  =====================
 
+``sensorless:`` (:mod:`.sensorless`) has no sensor: a nursing session.
+
 Every source follows :class:`Source`: ``open()`` connects (raising
 ``DeviceError`` with one clear sentence when it cannot), ``read()`` returns the
 next :class:`Arrival` (``None`` at the end of the stream) or raises
@@ -36,6 +38,7 @@ SCHEMES: dict[str, tuple[str, str]] = {
     "replay": ("replay", "ReplaySource"),
     "sim": ("simulated", "SimulatedSource"),
     "scale": ("scale", "ScaleSource"),
+    "sensorless": ("sensorless", "SensorlessSource"),
 }
 
 

@@ -21,10 +21,10 @@ from typing import Any
 import numpy as np
 
 from ..clock import Clock
-from ..errors import ConfigError, DeviceError, ProtocolError
+from ..errors import ConfigError, DeviceError
 from ..model import SampleBlock
-from . import Arrival, LinkLostError, LinkStats, SourceInfo
-from ._decoding import DecodedStream
+from . import LinkLostError, SourceInfo
+from .device import DeviceSource
 
 _ADDRESS = re.compile(
     r"([0-9A-Fa-f]{2}[:-]){5}[0-9A-Fa-f]{2}\Z|[0-9A-Fa-f]{8}-([0-9A-Fa-f]{4}-){3}[0-9A-Fa-f]{12}\Z"
@@ -56,7 +56,7 @@ def connect_error(target: str, exc: BaseException) -> DeviceError:
     return DeviceError(target, f"cannot connect over Bluetooth LE ({exc})")
 
 
-class BleSource:
+class BleSource(DeviceSource):
     """Read a pump over Bluetooth LE.
 
     Args:
@@ -98,38 +98,30 @@ class BleSource:
                     f"--format {fmt!r} is not a Python struct format; expected e.g. '<h' or '<f'",
                     "format",
                 ) from None
+        super().__init__(
+            clock=clock, channel=channel, first_samples_s=first_samples_s, idle_s=idle_s
+        )
         self.target = target
-        self.clock = clock
         self.backend = backend
         self.scanner_backend = scanner_backend
         self.char = char
         self.fmt = fmt
         self.scale = scale
-        self.channel = channel
         self.scan_timeout_s = scan_timeout_s
-        self.first_samples_s = first_samples_s
-        self.idle_s = idle_s
         self.description = f"ble:{target}"
-        self._stream = DecodedStream((channel,))
         self._client: Any = None
         self._queue: asyncio.Queue[Any] = asyncio.Queue()
+        self._plain: list[tuple[float, float]] = []  # (host_s, value) from ``char``
 
-    @property
-    def stats(self) -> LinkStats:
-        """Link counters over every connection so far."""
-        return self._stream.stats
-
-    async def open(self) -> SourceInfo:
-        """Find and connect to the device, subscribe, and wait for the first samples.
+    async def _connect(self) -> None:
+        """Find and connect to the device and subscribe (``open`` then waits for samples).
 
         Raises:
             DeviceError: Bluetooth is off, the device is not found, or it refuses.
-            ProtocolError: connected, but no decodable samples arrive.
         """
         from bleak import BleakClient
         from bleak.exc import BleakError
 
-        await self.close()
         self._queue = asyncio.Queue()
         try:
             device = await self._find()
@@ -149,25 +141,17 @@ class BleSource:
         except (BleakError, asyncio.TimeoutError, OSError) as exc:
             await self.close()
             raise connect_error(self.target, exc) from None
-        return await self._first_samples()
 
-    async def read(self) -> Arrival | None:
-        """The samples of the next notification (an empty block after ``idle_s``).
-
-        Raises:
-            LinkLostError: the BLE link dropped.
-        """
+    async def _receive(self, timeout_s: float) -> tuple[bytes, float] | None:
         try:
-            item = await asyncio.wait_for(self._queue.get(), self.idle_s)
+            item = await asyncio.wait_for(self._queue.get(), timeout_s)
         except asyncio.TimeoutError:
-            return Arrival(self._stream.take(), self.clock.monotonic())
+            return None
         if item is _LOST:
             raise LinkLostError("the BLE link dropped")
-        data, host_s = item
-        return Arrival(self._block(data, host_s), host_s)
+        return item
 
-    async def close(self) -> None:
-        """Disconnect (safe to call twice)."""
+    async def _disconnect(self) -> None:
         client, self._client = self._client, None
         if client is not None:
             with contextlib.suppress(Exception):
@@ -189,26 +173,18 @@ class BleSource:
             )
         return device
 
-    async def _first_samples(self) -> SourceInfo:
+    def _first_samples_needed(self) -> bool:
+        return self.char is None  # a third-party device's channel is given, not announced
+
+    def _silence_hint(self) -> str:
+        return (
+            "; a third-party device needs --char UUID --format STRUCT --factor F --channel K"
+            " (a scale: --scale NAME)"
+        )
+
+    def _source_info(self) -> SourceInfo:
         if self.char is not None:
             return SourceInfo(channels=(self.channel,), device=f"BLE {self.target} {self.char}")
-        deadline = self.clock.monotonic() + self.first_samples_s
-        while not self._stream.has_samples and self.clock.monotonic() < deadline:
-            try:
-                item = await asyncio.wait_for(self._queue.get(), self.first_samples_s)
-            except asyncio.TimeoutError:
-                break
-            if item is _LOST:
-                await self.close()
-                raise DeviceError(self.target, "the BLE link dropped while connecting")
-            self._stream.feed(item[0])
-        if not self._stream.has_samples:
-            await self.close()
-            raise ProtocolError(
-                self.target,
-                f"no sample frames arrived in {self.first_samples_s:g} s; a third-party device "
-                "needs --char UUID --format STRUCT --factor F --channel K (a scale: --scale NAME)",
-            )
         return self._stream.source_info(f"BLE device {self.target}")
 
     def _on_notify(self, *args: Any) -> None:
@@ -218,13 +194,23 @@ class BleSource:
     def _on_disconnect(self, client: Any) -> None:
         self._queue.put_nowait(_LOST)
 
-    def _block(self, data: bytes, host_s: float) -> SampleBlock:
+    def _feed(self, data: bytes, host_s: float) -> None:
         if self.char is None:
             self._stream.feed(data)
-            return self._stream.take()
+            return
         try:
             value = float(struct.unpack_from(self.fmt, data)[0]) * self.scale
         except (struct.error, TypeError, ValueError):
             value = np.nan
         # no device clock: the arrival time is the sample time
-        return SampleBlock(np.array([host_s]), np.array([[value]]), (self.channel,))
+        self._plain.append((host_s, value))
+
+    def _has_samples(self) -> bool:
+        return bool(self._plain) if self.char is not None else self._stream.has_samples
+
+    def _take(self) -> SampleBlock:
+        if self.char is None:
+            return self._stream.take()
+        plain, self._plain = self._plain, []
+        t = np.array([p[0] for p in plain], dtype=float)
+        return SampleBlock(t, np.array([[p[1]] for p in plain]).reshape(-1, 1), (self.channel,))

@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from ..clock import Clock
 from .replay import ReplaySource
+
+if TYPE_CHECKING:
+    from firmware_bridge.virtual_pump import VirtualPump
 
 
 class SimulatedSource(ReplaySource):
@@ -45,3 +50,25 @@ class SimulatedSource(ReplaySource):
             recording=simulation.recording,
             description=f"simulator (seed {seed}, {kind}{', double' if double else ''})",
         )
+
+
+def simulated_pump(
+    kind: str = "weight_g",
+    seed: int = 0,
+    double: bool = False,
+    duration_s: float = 900.0,
+    sample_rate_hz: float = 20.0,
+    **options: object,
+) -> VirtualPump:
+    """A virtual pump playing ``simulate_session(SimConfig(...), seed)``.
+
+    ``options`` are those of ``VirtualPump`` itself (mode, faults, ...).
+    """
+    from firmware_bridge.virtual_pump import VirtualPump
+
+    from .simulate import SimConfig, simulate_session
+
+    config = SimConfig(
+        kind=kind, double=double, duration_s=duration_s, sample_rate_hz=sample_rate_hz
+    )
+    return VirtualPump(simulate_session(config, seed).recording, **options)  # type: ignore[arg-type]
