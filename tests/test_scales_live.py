@@ -24,6 +24,7 @@ from letdown_detect.live import LiveSession, SystemClock
 from letdown_detect.model import SampleBlock
 from letdown_detect.pipeline import Pipeline
 from letdown_detect.recording import read_recording
+from letdown_detect.sinks.base import Sink
 from letdown_detect.sinks.console import ConsoleSink
 from letdown_detect.sinks.recorder import RecorderSink
 from letdown_detect.sources import open_source
@@ -89,6 +90,7 @@ def _letdowns(out: str) -> list[float]:
 def test_a_whole_session_with_a_drop_through_letdown_live_scale(
     kind: str, tmp_path, capsys, caplog, virtual_radio
 ) -> None:
+    caplog.set_level(logging.INFO, logger="letdown_detect.live")  # reconnects log at INFO
     with VirtualScale(kind, T_S, WEIGHT_G, speed=SPEED) as scale:
         scale.drop_link_at(110.0, away_s=6.0)
         status = _live(tmp_path, "--scale", kind, "--tare", "--duration", "280")
@@ -165,21 +167,22 @@ def test_the_wrong_kind_of_scale_is_one_clear_sentence(capsys, tmp_path, virtual
     )
 
 
-class Watch:
+class Watch(Sink):
     """Keeps the statuses; presses keys or buttons at given session times."""
 
     def __init__(self, at_s=None, action=None) -> None:
         self.at_s, self.action = at_s, action
         self.statuses = []
 
-    async def on_status(self, status, session) -> None:
-        self.statuses.append(status)
-        if self.at_s is not None and status.t_s >= self.at_s:
+    async def on_status(self, e) -> None:
+        self.statuses.append(e.status)
+        if self.at_s is not None and e.status.t_s >= self.at_s:
             self.at_s = None
             self.action()
 
 
 def _session(kind: str, csv, sinks, duration_s: float, **source_kw) -> tuple:
+    """Run a session on the virtual scale; ``sinks`` may be a function of the source."""
     clock = ScaledClock(SystemClock(), SPEED)
     source = open_source(
         f"scale:{kind}",
@@ -188,6 +191,8 @@ def _session(kind: str, csv, sinks, duration_s: float, **source_kw) -> tuple:
         scanner_backend=VirtualScaleScanner,
         **source_kw,
     )
+    if callable(sinks):
+        sinks = sinks(source)
     session = LiveSession(
         source, [RecorderSink(csv), *sinks], clock=clock, duration_s=duration_s, backoff_s=(1, 2)
     )
@@ -197,7 +202,7 @@ def _session(kind: str, csv, sinks, duration_s: float, **source_kw) -> tuple:
 def test_a_scale_that_stops_notifying_is_reported_within_seconds_and_reconnected(
     tmp_path, caplog
 ) -> None:
-    caplog.set_level(logging.WARNING, logger="letdown_detect.live")
+    caplog.set_level(logging.INFO, logger="letdown_detect.live")  # reconnects log at INFO
     with VirtualScale("decent", T_S, WEIGHT_G, speed=SPEED) as scale:
         watch = Watch(60.0, scale.go_silent)
         _, source = _session("decent", tmp_path / "s.csv", [watch], 120.0, idle_s=0.01)
@@ -230,14 +235,18 @@ def test_an_ounce_switch_is_converted_not_misread(kind: str, tmp_path) -> None:
 
 def test_the_t_key_tares_the_scale(tmp_path) -> None:
     read_fd, write_fd = os.pipe()
-    console = ConsoleSink(keys=False)
+    consoles = []
     with VirtualScale("decent", T_S, WEIGHT_G, speed=SPEED) as scale:
+
+        def sinks(source):  # as the composition root wires it: the source's tare to the t key
+            consoles.append(ConsoleSink(keys=False, tare=source.tare))
+            return [consoles[0], Watch(30.0, press_t)]
 
         def press_t() -> None:
             os.write(write_fd, b"tt")
-            console._on_keys(read_fd)
+            consoles[0]._on_keys(read_fd)
 
-        _session("decent", tmp_path / "t.csv", [console, Watch(30.0, press_t)], 40.0)
+        _session("decent", tmp_path / "t.csv", sinks, 40.0)
     os.close(read_fd)
     os.close(write_fd)
     assert scale.tares == 2

@@ -11,6 +11,12 @@ scales' own timers are stopwatches the parent can stop or reset with a
 button, so they are decoded (``Reading.scale_time_s``) but not used as the
 clock. A scale that goes quiet for ``silence_s`` counts as a lost link, so the
 live session reports it and reconnects.
+
+It is a :class:`~letdown_detect.sources.device.DeviceSource`: it supplies the
+connection (find, connect, subscribe, initialise, heartbeat), the notifications
+received and the disconnect; the first-samples wait and idle reads are the
+base's, shared with the serial and BLE sources, and so is the session's
+reconnect loop.
 """
 
 from __future__ import annotations
@@ -23,10 +29,11 @@ from typing import Any
 import numpy as np
 
 from ..clock import Clock
-from ..errors import DeviceError, ProtocolError
+from ..errors import DeviceError
 from ..model import SampleBlock
-from . import Arrival, LinkLostError, LinkStats, SourceInfo
+from . import Arrival, LinkLostError, SourceInfo
 from .ble import connect_error, looks_like_address
+from .device import DeviceSource
 from .scales import SCALES
 from .scales import adapter as scale_adapter
 
@@ -36,7 +43,7 @@ CHANNELS = ("weight_g",)
 _SAME_NOTIFICATION_S = 1e-3
 
 
-class ScaleSource:
+class ScaleSource(DeviceSource):
     """Read a Bluetooth scale's weight.
 
     Args:
@@ -67,19 +74,18 @@ class ScaleSource:
         idle_s: float = 0.5,
         silence_s: float = 3.0,
     ) -> None:
+        super().__init__(
+            clock=clock, channel=CHANNELS[0], first_samples_s=first_samples_s, idle_s=idle_s
+        )
         self.adapter = scale_adapter(target)
         self.target = target
-        self.clock = clock
         self.ble = ble
         self.backend = backend
         self.scanner_backend = scanner_backend
         self.tare_at_start = tare
         self.scan_timeout_s = scan_timeout_s
-        self.first_samples_s = first_samples_s
-        self.idle_s = idle_s
         self.silence_s = silence_s
         self.description = f"scale:{self.adapter.name}" + (f" {ble}" if ble else "")
-        self.stats = LinkStats()
         #: Last battery charge the scale reported, percent.
         self.battery_pct: int | None = None
         #: Buttons pressed on the scale, by name.
@@ -101,19 +107,12 @@ class ScaleSource:
         self._found: str | None = None
         self._carry = b""
 
-    async def open(self) -> SourceInfo:
-        """Find the scale, connect, subscribe, initialise, and wait for its first weight.
-
-        Raises:
-            DeviceError: Bluetooth is off, no such scale is in range, or it refuses.
-            ProtocolError: connected, but no weight arrives.
-        """
+    async def _connect(self) -> None:
+        """Find the scale, connect, subscribe, initialise, start its heartbeat (and tare)."""
         from bleak import BleakClient
         from bleak.exc import BleakError
 
-        await self.close()
         self._queue = asyncio.Queue()
-        where = self.ble or self._found or self.adapter.name
         try:
             device = await self._find()
             client = BleakClient(device, self._on_disconnect, backend=self.backend)
@@ -128,14 +127,44 @@ class ScaleSource:
             raise
         except (BleakError, asyncio.TimeoutError, OSError) as exc:
             await self.close()
-            raise connect_error(where, exc) from None
+            raise connect_error(self._where(), exc) from None
         self._tares_this_link = 0
         if self.adapter.heartbeat_s is not None and self.adapter.heartbeat:
             self._heartbeat = asyncio.get_running_loop().create_task(self._beat())
         if self.tare_at_start and not self._tared:
             self._tared = True
             await self.tare()
-        await self._first_weight(where)
+
+    async def _receive(self, timeout_s: float) -> tuple[bytes, float] | None:
+        try:
+            item = await asyncio.wait_for(self._queue.get(), timeout_s)
+        except asyncio.TimeoutError:
+            return None
+        if item is _LOST:
+            raise LinkLostError("the Bluetooth link to the scale dropped")
+        return item
+
+    async def _disconnect(self) -> None:
+        """Stop the heartbeat and disconnect (safe to call twice)."""
+        task, self._heartbeat = self._heartbeat, None
+        if task is not None:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+        client, self._client = self._client, None
+        if client is not None:
+            with contextlib.suppress(Exception):
+                await client.disconnect()
+        self._last_weight_host_s = None
+        self._carry = b""
+
+    def _where(self) -> str:
+        return self.ble or self._found or self.adapter.name
+
+    def _silence_hint(self) -> str:
+        return f"; is --scale {self.adapter.name} the right kind? (supported: {', '.join(SCALES)})"
+
+    def _source_info(self) -> SourceInfo:
         return SourceInfo(
             channels=CHANNELS,
             sample_rate_hz=self.adapter.rate_hz,
@@ -144,25 +173,17 @@ class ScaleSource:
         )
 
     async def read(self) -> Arrival | None:
-        """The weights of the next notification (an empty block after ``idle_s``).
+        """The weights that arrived (an empty block after ``idle_s``).
 
         Raises:
             LinkLostError: the link dropped, or the scale sent no weight for ``silence_s``.
         """
-        try:
-            item = await asyncio.wait_for(self._queue.get(), self.idle_s)
-        except asyncio.TimeoutError:
-            item = None
-        if item is _LOST:
-            raise LinkLostError("the Bluetooth link to the scale dropped")
-        now = self.clock.monotonic()
-        if item is not None:
-            self._decode(*item)
-            now = item[1]
+        arrival = await super().read()
         last = self._last_weight_host_s
-        if not self._pending and last is not None and now - last > self.silence_s:
+        now = self.clock.monotonic()
+        if not len(arrival.block) and last is not None and now - last > self.silence_s:
             raise LinkLostError(f"the scale sent no weight for {now - last:.1f} s")
-        return Arrival(self._take(), now)
+        return arrival
 
     async def tare(self) -> None:
         """Send the scale's tare command (the ``t`` key, ``--tare``); no-op for scales without."""
@@ -249,28 +270,7 @@ class ScaleSource:
                 with contextlib.suppress(BleakError, OSError):
                     await self._write(message)
 
-    async def _first_weight(self, where: str) -> None:
-        deadline = self.clock.monotonic() + self.first_samples_s
-        while not self._pending and self.clock.monotonic() < deadline:
-            try:
-                item = await asyncio.wait_for(self._queue.get(), self.first_samples_s)
-            except asyncio.TimeoutError:
-                break
-            if item is _LOST:
-                await self.close()
-                raise DeviceError(where, "the Bluetooth link to the scale dropped while connecting")
-            self._decode(*item)
-        if not self._pending:
-            await self.close()
-            raise ProtocolError(
-                where,
-                f"connected, but no weight arrived in {self.first_samples_s:g} s; is "
-                f"--scale {self.adapter.name} the right kind? (supported: "
-                + ", ".join(SCALES)
-                + ")",
-            )
-
-    def _decode(self, data: bytes, host_s: float) -> None:
+    def _feed(self, data: bytes, host_s: float) -> None:
         readings = self.adapter.decode(self._carry + data, self._unit)
         self._carry = b"".join(r.remainder for r in readings)
         weights = [r.weight_g for r in readings if r.weight_g is not None]
@@ -288,6 +288,9 @@ class ScaleSource:
             self._pending.append((host_s - (len(weights) - 1 - i) * _SAME_NOTIFICATION_S, grams))
         if weights:
             self._last_weight_host_s = host_s
+
+    def _has_samples(self) -> bool:
+        return bool(self._pending)
 
     def _take(self) -> SampleBlock:
         pending, self._pending = self._pending, []
