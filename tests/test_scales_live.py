@@ -1,6 +1,6 @@
 """``letdown live --scale NAME`` through whole sessions on virtual scales.
 
-Each virtual scale (``firmware_bridge/virtual_scales.py``) speaks its
+Each virtual scale (``tests/virtual_scales.py``) speaks its
 protocol byte for byte and stands in for the platform's Bluetooth backend:
 bleak's own ``get_platform_*_backend_type`` hooks are pointed at it, so the
 CLI runs exactly as a user's does, with real bleak code paths above the radio.
@@ -16,8 +16,8 @@ import os
 import bleak
 import numpy as np
 import pytest
+from virtual_scales import VirtualScale, VirtualScaleClient, VirtualScaleScanner
 
-from firmware_bridge.virtual_scales import VirtualScale, VirtualScaleClient, VirtualScaleScanner
 from letdown_detect.cli import main
 from letdown_detect.clock import ScaledClock
 from letdown_detect.live import LiveSession, SystemClock

@@ -8,8 +8,8 @@ import contextlib
 import bleak
 import numpy as np
 import pytest
+from virtual_scales import VirtualScale, VirtualScaleScanner
 
-from firmware_bridge.virtual_scales import VirtualScale, VirtualScaleScanner
 from letdown_detect.cli import main
 from letdown_detect.commands.scan import FoundDevice, describe, scan
 

@@ -33,10 +33,9 @@ from bleak.backends.scanner import AdvertisementData, BaseBleakScanner
 from bleak.backends.service import BleakGATTService, BleakGATTServiceCollection
 from bleak.exc import BleakDeviceNotFoundError, BleakError
 
+from firmware_bridge.virtual_pump import check_speed
 from letdown_detect.sources.scales import acaia, bookoo, decent, felicita, weight_service
 from letdown_detect.sources.scales.base import BATTERY_SERVICE_UUID, G_PER_OZ
-
-from .virtual_pump import check_speed
 
 _SCALES: dict[str, VirtualScale] = {}
 #: Payload of one notification at BLE's default MTU (23 - 3), bytes.
