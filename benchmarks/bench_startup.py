@@ -57,7 +57,7 @@ def main() -> None:
             "import scipy.signal (no longer at detect time)": _python("import scipy.signal"),
             "import letdown_detect.pipeline": _python("import letdown_detect.pipeline"),
             "... + warm_up() (load compiled loops)": _python(
-                "from letdown_detect._compiled import warm_up; warm_up()"
+                "from letdown_detect.pipeline import warm_up; warm_up()"
             ),
             "letdown detect, 20 min recording, warm": detect,
         }

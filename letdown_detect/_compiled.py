@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import hashlib
 import os
-from collections.abc import Callable
 from pathlib import Path
 
 import numba
@@ -44,41 +43,14 @@ kernel = numba.njit(cache=True, nogil=True, error_model="numpy")
 
 def cache_is_warm() -> bool:
     """Whether the compiled loops of this version of the core are cached on disk."""
-    folder = Path(numba.config.CACHE_DIR)
+    if os.environ.get("NUMBA_DISABLE_JIT") == "1":
+        return True  # nothing to compile
+    folder = Path(numba.config.CACHE_DIR or "")
     return folder.is_dir() and any(folder.rglob("*.nbi"))
 
 
-def warm_up(report: Callable[[str], None] | None = None) -> float:
-    """Load every compiled loop (compiling them first when the cache is cold).
-
-    A warm cache loads in a few tenths of a second; the first run after an install or
-    an edit compiles for several seconds, so a caller with a user waiting (``letdown
-    detect``, the live view) passes ``report`` and gets one line saying so first.
-
-    Args:
-        report: called once with a sentence when compiling is needed (never on a warm
-            cache); ``None`` to stay silent.
-
-    Returns:
-        Seconds spent.
-    """
-    import time
-
-    import numpy as np
-
-    from .model import SampleBlock
-    from .pipeline import Pipeline
-
-    start = time.perf_counter()
-    if report is not None and not cache_is_warm():
-        report(
-            "letdown: preparing the detector's compiled loops (first run after an install "
-            "or update: a few seconds; later runs start in well under a second)"
-        )
-    t = np.arange(0.0, 3.0, 0.05)
-    for channel in ("weight_g", "flow_ml_s"):  # every kernel: resampler, both flow kinds,
-        block = SampleBlock(t, np.zeros((t.size, 1)), (channel,))  # the detector
-        pipeline = Pipeline(block.channels)
-        pipeline.process(block)
-        pipeline.flush()
-    return time.perf_counter() - start
+#: Said on stderr before a cold cache is compiled (the first run after an install or edit).
+PREPARING = (
+    "letdown: preparing the detector's compiled loops (first run after an install "
+    "or update: a few seconds; later runs start in well under a second)"
+)

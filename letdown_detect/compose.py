@@ -14,14 +14,19 @@ from __future__ import annotations
 import argparse
 import functools
 import logging
+import os
 import sys
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .clock import Clock, ScaledClock, SessionTime, SystemClock
 from .live import LiveSession
 from .sinks.base import EventStream, Sink
+
+if TYPE_CHECKING:
+    from .sources import Source
 
 log = logging.getLogger("letdown_detect")
 
@@ -120,7 +125,6 @@ def compose_live(args: argparse.Namespace, config: dict[str, Any] | None = None)
     Raises:
         ConfigError: a bad option or config value.
     """
-    from .commands.live import build_source, recording_path
     from .config import load_config
     from .errors import ConfigError
     from .mood.help import configured_country
@@ -216,3 +220,73 @@ def compose_nursing(
         time=time,
     )
     return Composed(session, mood_url, mood is not None and mood.on_lan)
+
+
+def build_source(args: argparse.Namespace, clock: Clock) -> Source:
+    """The source the options name (the simulator when none)."""
+    from .errors import ConfigError
+    from .sources import open_source
+
+    if args.scale is not None:
+        return _scale_source(args, clock)
+    if args.char and not args.ble:
+        raise ConfigError("--char, --format and --factor only apply to --ble", "char")
+    speed = 1.0 if args.speed is None else args.speed
+    if args.serial:
+        return open_source(
+            f"serial:{args.serial}", clock=clock, baud=args.baud, channel=args.channel
+        )
+    if args.ble:
+        return open_source(
+            f"ble:{args.ble}",
+            clock=clock,
+            char=args.char,
+            fmt=args.fmt,
+            scale=args.factor,
+            channel=args.channel,
+        )
+    if args.replay:
+        return open_source(f"replay:{args.replay}", clock=clock, speed=speed)
+    seed = args.seed if args.seed is not None else int.from_bytes(os.urandom(2), "big")
+    return open_source(
+        "sim:",
+        clock=clock,
+        speed=speed,
+        seed=seed,
+        kind=args.channel,
+        double=args.double,
+        duration_s=args.duration or 900.0,
+    )
+
+
+def _scale_source(args: argparse.Namespace, clock: Clock) -> Source:
+    """``--scale NAME`` (with ``--ble`` to pick one); the old numeric ``--scale F`` is refused."""
+    from .errors import ConfigError
+    from .sources import open_source
+    from .sources.scales import SCALES
+
+    names = ", ".join(SCALES)
+    try:
+        factor = float(args.scale)
+    except ValueError:
+        factor = None
+    if factor is not None:
+        raise ConfigError(
+            f"use --factor {args.scale} for a raw characteristic; --scale names a scale: {names}",
+            "scale",
+        )
+    if args.serial or args.replay or args.char:
+        raise ConfigError(
+            "--scale goes with --ble only (not --serial, --replay or --char)", "scale"
+        )
+    return open_source(f"scale:{args.scale}", clock=clock, ble=args.ble, tare=args.tare)
+
+
+def recording_path(folder: Path | None, now: datetime) -> Path:
+    """``DIR/<UTC stamp>.csv``; default DIR is a per-session folder in the user data dir."""
+    stamp = now.strftime("%Y%m%dT%H%M%SZ")
+    if folder is None:
+        from platformdirs import user_data_dir
+
+        folder = Path(user_data_dir("letdown")) / "sessions" / stamp
+    return folder / f"{stamp}.csv"

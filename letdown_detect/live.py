@@ -19,7 +19,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import os
 import signal
 import uuid
 from collections import Counter
@@ -30,11 +29,12 @@ from typing import Any
 
 import numpy as np
 
+from ._compiled import cache_is_warm
 from .clock import Clock, DeviceClock, SessionTime, SystemClock
 from .errors import DeviceError, ProtocolError
 from .model import Event, SampleBlock, SessionInfo, SessionStatus, SessionSummary
 from .params import DetectorConfig
-from .pipeline import Pipeline
+from .pipeline import Pipeline, warm_up
 from .sinks.base import (
     EventStream,
     FeltMarked,
@@ -288,12 +288,12 @@ class LiveSession:
     async def _warm_up(self) -> None:
         """Compile the detector's loops before the session starts when no cache has them
         (numba compiles at the first call: a few seconds that would look like a frozen view)."""
-        if self.source.description.startswith("nursing") or not _compile_cache_is_cold():
+        if self.source.description.startswith("nursing") or cache_is_warm():
             return
         log.warning("preparing the detector (first run, about %.0f s)...", FIRST_COMPILE_S)
         host = SystemClock()  # compiling takes real seconds, whatever the session's clock
         began = host.monotonic()
-        await asyncio.to_thread(_exercise_pipeline, self.config)
+        await asyncio.to_thread(warm_up, self.config)
         log.warning("detector ready (%.1f s)", host.monotonic() - began)
 
     def _until_duration(self, wait_s: float) -> float:
@@ -460,31 +460,6 @@ class LiveSession:
     def _post(self, hook: str, *args: Any) -> None:
         for worker in self._workers:
             worker.post(hook, *args)
-
-
-def _compile_cache_is_cold() -> bool:
-    """True when numba's cache holds no compiled loop yet (the first run after install)."""
-    import numba
-
-    from . import _compiled  # noqa: F401  (sets numba's cache folder)
-
-    if os.environ.get("NUMBA_DISABLE_JIT") == "1":
-        return False
-    folder = Path(numba.config.CACHE_DIR or "")
-    return not folder.is_dir() or not any(folder.rglob("*.nbi"))
-
-
-#: Channel sets whose loops a warm-up compiles: a cumulative and a flow sensor, both sides.
-WARM_UP_CHANNELS = (("weight_g",), ("flow_ml_s",), ("weight_g_left", "weight_g_right"))
-
-
-def _exercise_pipeline(config: DetectorConfig) -> None:
-    """Run throwaway pipelines over a few seconds of flat samples (compiles their loops)."""
-    t = np.arange(0.0, 3.0, 0.05)
-    for channels in WARM_UP_CHANNELS:
-        pipeline = Pipeline(channels, config=config)
-        pipeline.process(SampleBlock(t, np.zeros((t.size, len(channels))), channels))
-        pipeline.flush()
 
 
 def run_live(session: LiveSession) -> SessionSummary:

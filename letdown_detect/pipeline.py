@@ -313,3 +313,17 @@ def flow_frame(recording: Recording, config: DetectorConfig | None = None) -> pd
             out[f"flow_ml_s_{Channel(name).side}"] = row
     out["flow_ml_s"] = f.sum(axis=0)
     return pd.DataFrame(out)
+
+
+#: Channel sets whose loops :func:`warm_up` runs: a cumulative and a flow sensor, both sides.
+WARM_UP_CHANNELS = (("weight_g",), ("flow_ml_s",), ("weight_g_left", "weight_g_right"))
+
+
+def warm_up(config: DetectorConfig | None = None) -> None:
+    """Run throwaway pipelines over 3 s of flat samples, so every compiled loop is loaded
+    (or, on a cold cache, compiled) before a user is waiting on the first real sample."""
+    t_s = np.arange(0.0, 3.0, 0.05)
+    for channels in WARM_UP_CHANNELS:
+        pipeline = Pipeline(channels, config=config)
+        pipeline.process(SampleBlock(t_s, np.zeros((t_s.size, len(channels))), channels))
+        pipeline.flush()

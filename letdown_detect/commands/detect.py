@@ -78,9 +78,12 @@ def run(args: argparse.Namespace) -> int:
 
         raise ConfigError(f"--chunk must be at least 1 sample, got {args.chunk}", "chunk")
     config = config_from_params(args.param)
-    from .._compiled import warm_up
+    from .._compiled import PREPARING, cache_is_warm
+    from ..pipeline import warm_up
 
-    warm_up(lambda line: print(line, file=sys.stderr))  # one line on a cold cache, else silent
+    if not cache_is_warm():
+        print(PREPARING, file=sys.stderr)  # one line before compiling, else silent
+    warm_up(config)
     status = 0
     for path in args.recordings:
         try:

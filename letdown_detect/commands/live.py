@@ -9,14 +9,11 @@ from __future__ import annotations
 import argparse
 import importlib
 import importlib.util
-import os
-from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from ..clock import Clock
-    from ..sources import Source
+    pass
 
 #: Modules that add their own options (their sinks are built in ``compose.py``).
 PLUGINS = ("letdown_detect.notify.live_options", "letdown_detect.mood.live_options")
@@ -91,73 +88,3 @@ def run(args: argparse.Namespace) -> int:
     configure_logging(composed.log_handler)  # then into the live view, if there is one
     run_live(composed.session)
     return 0
-
-
-def build_source(args: argparse.Namespace, clock: Clock) -> Source:
-    """The source the options name (the simulator when none)."""
-    from ..errors import ConfigError
-    from ..sources import open_source
-
-    if args.scale is not None:
-        return _scale_source(args, clock)
-    if args.char and not args.ble:
-        raise ConfigError("--char, --format and --factor only apply to --ble", "char")
-    speed = 1.0 if args.speed is None else args.speed
-    if args.serial:
-        return open_source(
-            f"serial:{args.serial}", clock=clock, baud=args.baud, channel=args.channel
-        )
-    if args.ble:
-        return open_source(
-            f"ble:{args.ble}",
-            clock=clock,
-            char=args.char,
-            fmt=args.fmt,
-            scale=args.factor,
-            channel=args.channel,
-        )
-    if args.replay:
-        return open_source(f"replay:{args.replay}", clock=clock, speed=speed)
-    seed = args.seed if args.seed is not None else int.from_bytes(os.urandom(2), "big")
-    return open_source(
-        "sim:",
-        clock=clock,
-        speed=speed,
-        seed=seed,
-        kind=args.channel,
-        double=args.double,
-        duration_s=args.duration or 900.0,
-    )
-
-
-def _scale_source(args: argparse.Namespace, clock: Clock) -> Source:
-    """``--scale NAME`` (with ``--ble`` to pick one); the old numeric ``--scale F`` is refused."""
-    from ..errors import ConfigError
-    from ..sources import open_source
-    from ..sources.scales import SCALES
-
-    names = ", ".join(SCALES)
-    try:
-        factor = float(args.scale)
-    except ValueError:
-        factor = None
-    if factor is not None:
-        raise ConfigError(
-            f"use --factor {args.scale} for a raw characteristic; --scale names a scale: {names}",
-            "scale",
-        )
-    if args.serial or args.replay or args.char:
-        raise ConfigError(
-            "--scale goes with --ble only (not --serial, --replay or --char)", "scale"
-        )
-    return open_source(f"scale:{args.scale}", clock=clock, ble=args.ble, tare=args.tare)
-
-
-def recording_path(folder: Path | None, now: datetime) -> Path:
-    """``DIR/<UTC stamp>.csv``; default DIR is a per-session folder in the user data dir."""
-    stamp = now.strftime("%Y%m%dT%H%M%SZ")
-    if folder is None:
-        from platformdirs import user_data_dir
-
-        folder = Path(user_data_dir("letdown")) / "sessions" / stamp
-    return folder / f"{stamp}.csv"

@@ -174,17 +174,6 @@ class NursingConsole(Sink):
             except ConfigError as exc:
                 self._say(f"{exc}; {HELP}")
 
-    def _show_prompts(self) -> None:
-        """Print each mood question as it opens (the question text, not only its number)."""
-        from .prompt import prompt_line
-
-        for sink in self.sinks:
-            tracker = getattr(sink, "tracker", None)
-            if tracker is not None and tracker.on_prompt is None:
-                tracker.on_prompt = lambda p: (
-                    p.status == "open" and print(prompt_line(p), file=self.out)
-                )
-
     def _watch_terminal(self, stdin: TextIO) -> int | None:
         """Feed complete input lines to :meth:`key`; returns the watched descriptor."""
         try:
