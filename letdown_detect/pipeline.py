@@ -15,6 +15,7 @@ import pandas as pd
 
 from .conditioning.flow import FlowEstimator
 from .conditioning.resample import Resampler
+from .conditioning.volume import SessionVolume
 from .detection.detector import LetdownDetector
 from .errors import ConfigError
 from .model import CHANNEL_KINDS, Channel, Event, SampleBlock
@@ -111,6 +112,7 @@ class Pipeline:
             [LetdownDetector(c, cfg, delay) for c in self.detect_on] if self.double else []
         )
         self._resampler = Resampler(cfg.rate_hz, cfg.gap_s, len(self.detect_on))
+        self._volume = SessionVolume(cfg.rate_hz)
         self.reset()
 
     @property
@@ -121,7 +123,7 @@ class Pipeline:
     def reset(self) -> None:
         """Back to the just-built state."""
         self._resampler.reset()
-        for stage in [*self._flows, self._main, *self._sides]:
+        for stage in [*self._flows, self._main, *self._sides, self._volume]:
             stage.reset()
         self._queues: list[list[np.ndarray]] = [[] for _ in self._flows]
         self._side_events: list[Event] = []
@@ -135,7 +137,7 @@ class Pipeline:
         return PipelineStatus(
             t_s=self._t,
             flow_ml_s=self._flow,
-            volume_ml=self._main._volume,
+            volume_ml=self._volume.volume_ml,
             letdowns=self._letdowns,
             gaps=self._resampler.gaps,
             steps_removed=sum(f.jumps_cut for f in self._flows),
@@ -147,6 +149,7 @@ class Pipeline:
         if t.size == 0:
             return []
         total = f.sum(axis=0) if self.double else f[0]
+        self._volume.process(total)
         finite = np.flatnonzero(np.isfinite(total))
         if finite.size:
             self._t, self._flow = float(t[finite[-1]]), float(total[finite[-1]])

@@ -160,11 +160,6 @@ class LetdownDetector:
         )
         self._lagged, self._ring = saved["lagged"], saved["ring"]
 
-    @property
-    def _volume(self) -> float:
-        """Integral of smoothed flow so far, mL."""
-        return float(self._state[0].volume_ml)
-
     def process(self, t_s: np.ndarray, flow_ml_s: np.ndarray) -> list[Event]:
         """Feed grid samples of smoothed flow, mL/s (NaN samples are skipped).
 

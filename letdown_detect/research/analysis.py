@@ -7,18 +7,15 @@ reports the same numbers. Pure computation: the caller loads the recording.
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 
 from ..model import Event
+from ..params import DetectorConfig
 from ..recording import Recording
 from ..sinks.base import SessionSummary
 from ..summary import summarize
-
-if TYPE_CHECKING:
-    from ..params import DetectorConfig
 
 
 @dataclass(frozen=True)
@@ -55,34 +52,40 @@ def analyse(
     events = run_blocks(pipeline, [recording.to_block()])
     flow = flow_frame(recording, config) if with_flow else None
     duration_s = float(recording.data["t_s"].iloc[-1])
-    curve = [] if flow is None else _volume_curve(flow)
+    curve = [] if flow is None else _volume_curve(flow, pipeline.config.rate_hz)
     summary = summarize(duration_s, [e for e in events if e.label == "letdown"], curve)
     return Analysis(events, flow, replace(summary, volume_ml=pipeline.status.volume_ml))
 
 
-def _volume_curve(flow: pd.DataFrame) -> list[tuple[float, float]]:
-    """``(t_s, mL so far)`` pairs from a flow frame."""
-    return list(zip(flow["t_s"].to_numpy(float), cumulative_volume(flow), strict=True))
+def _volume_curve(flow: pd.DataFrame, rate_hz: float) -> list[tuple[float, float]]:
+    """``(t_s, mL so far)`` pairs from a flow frame on a ``rate_hz`` grid."""
+    volume = cumulative_volume(flow, rate_hz)
+    return list(zip(flow["t_s"].to_numpy(float), volume, strict=True))
 
 
-def cumulative_volume(flow: pd.DataFrame) -> np.ndarray:
+def cumulative_volume(flow: pd.DataFrame, rate_hz: float | None = None) -> np.ndarray:
     """Milk expressed since the start at each ``t_s`` of ``flow``, all channels summed, mL.
 
-    Uses the ``flow_ml_s`` column (the total when double pumping); missing flow
-    (NaN, a gap) counts as none. Noise is integrated with its sign so it
-    cancels, and the volume never decreases (a bottle lifted off at the end
-    shows as a large negative flow, not as milk going back).
+    The same definition as the live status and the summary
+    (:class:`~letdown_detect.conditioning.volume.SessionVolume`): the ``flow_ml_s``
+    column (the total when double pumping) integrated with its sign on the grid,
+    never decreasing; missing flow (NaN, a gap) counts as none.
+
+    Args:
+        flow: a flow frame (``t_s`` on the grid, ``flow_ml_s``).
+        rate_hz: the grid rate, Hz (default: the detector's grid, ``DetectorConfig.rate_hz``).
 
     >>> flow = pd.DataFrame({"t_s": [0.0, 1.0, 2.0, 3.0], "flow_ml_s": [0.0, 2.0, 2.0, -9.0]})
-    >>> cumulative_volume(flow).tolist()
-    [0.0, 1.0, 3.0, 3.0]
+    >>> cumulative_volume(flow, rate_hz=1.0).tolist()
+    [0.0, 2.0, 4.0, 4.0]
     """
+    from ..conditioning.volume import SessionVolume
+
     t = flow["t_s"].to_numpy(float)
-    total = np.nan_to_num(flow["flow_ml_s"].to_numpy(float))
     if t.size < 2:
         return np.zeros(t.size)
-    steps = 0.5 * (total[1:] + total[:-1]) * np.diff(t)
-    return np.maximum.accumulate(np.concatenate([[0.0], np.cumsum(steps)]))
+    rate = rate_hz if rate_hz is not None else DetectorConfig().rate_hz
+    return SessionVolume(rate).process(flow["flow_ml_s"].to_numpy(float))
 
 
 def summary_row(summary: SessionSummary) -> dict[str, float | int | None]:
