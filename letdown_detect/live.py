@@ -78,6 +78,7 @@ class _SinkWorker:
         self.name = type(sink).__name__
         self.timeout_s = timeout_s
         self.errors = errors
+        self._reported: set[str] = set()  # hooks whose failure was logged (once each)
         self.queue: asyncio.Queue[tuple[str, tuple[Any, ...]] | None] = asyncio.Queue()
         self.task = asyncio.create_task(self._work(), name=f"sink {self.name}")
 
@@ -100,7 +101,14 @@ class _SinkWorker:
                 log.warning("sink %s: %s took longer than %.1f s", self.name, hook, self.timeout_s)
             except Exception:
                 self.errors[self.name] += 1
-                log.exception("sink %s failed in %s; the session goes on", self.name, hook)
+                if hook not in self._reported:  # once: a sink failing on every block
+                    self._reported.add(hook)  # must not bury the terminal in tracebacks
+                    log.exception(
+                        "sink %s failed in %s; the session goes on (further failures "
+                        "of this hook are counted, not shown)",
+                        self.name,
+                        hook,
+                    )
 
     async def close(self, timeout_s: float) -> None:
         self.queue.put_nowait(None)

@@ -28,10 +28,10 @@ SESSION = textwrap.dedent(
     signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
 
     class SpaceReturns(RecorderSink):
-        async def on_block(self, block, session):
+        async def on_block(self, block):
             if free_at_s >= 0 and len(block) and block.t_s[-1] >= free_at_s:
                 resource.setrlimit(resource.RLIMIT_FSIZE, (resource.RLIM_INFINITY,) * 2)
-            await super().on_block(block, session)
+            await super().on_block(block)
 
     # compile (and cache) the detector first: numba's cache writer does not survive a full disk
     warm = SystemClock()

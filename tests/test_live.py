@@ -170,7 +170,7 @@ class HangingSink(ListSink):
         await asyncio.sleep(3600)
 
 
-def test_a_failing_or_hanging_sink_neither_stops_nor_starves_the_others(tmp_path) -> None:
+def test_a_failing_or_hanging_sink_neither_stops_nor_starves_the_others(tmp_path, caplog) -> None:
     healthy = ListSink()
     session, _ = _session(
         tmp_path, seed=0, sinks=[BrokenSink(), HangingSink(), healthy], sink_timeout_s=0.05
@@ -181,6 +181,9 @@ def test_a_failing_or_hanging_sink_neither_stops_nor_starves_the_others(tmp_path
     assert completed == list(summary.letdowns)
     n_events = len(healthy.events)
     assert session.sink_errors["BrokenSink"] == n_events
+    shown = [r.getMessage() for r in caplog.records if "sink BrokenSink failed" in r.getMessage()]
+    hooks = {m.split(" failed in ")[1].split(";")[0] for m in shown}
+    assert len(shown) == len(hooks) < n_events  # one traceback per failing hook, the rest counted
     # Each hung hook is cut off and counted; hooks still queued when the session ends are
     # cut off together, once the session stops waiting for that sink (2 x sink_timeout_s).
     assert 1 <= session.sink_errors["HangingSink"] <= n_events
