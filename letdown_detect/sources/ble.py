@@ -29,7 +29,25 @@ from .device import DeviceSource
 _ADDRESS = re.compile(
     r"([0-9A-Fa-f]{2}[:-]){5}[0-9A-Fa-f]{2}\Z|[0-9A-Fa-f]{8}-([0-9A-Fa-f]{4}-){3}[0-9A-Fa-f]{12}\Z"
 )
-_LOST = object()
+#: Put on a notification queue by bleak's disconnect callback: the link dropped.
+LOST = object()
+
+
+async def next_notification(
+    queue: asyncio.Queue, timeout_s: float, lost: str
+) -> tuple[bytes, float] | None:
+    """The next ``(bytes, host_s)`` a notify callback queued, ``None`` after ``timeout_s``.
+
+    Raises:
+        LinkLostError: the disconnect callback queued :data:`LOST` (message ``lost``).
+    """
+    try:
+        item = await asyncio.wait_for(queue.get(), timeout_s)
+    except asyncio.TimeoutError:
+        return None
+    if item is LOST:
+        raise LinkLostError(lost)
+    return item
 
 
 def looks_like_address(target: str) -> bool:
@@ -143,13 +161,7 @@ class BleSource(DeviceSource):
             raise connect_error(self.target, exc) from None
 
     async def _receive(self, timeout_s: float) -> tuple[bytes, float] | None:
-        try:
-            item = await asyncio.wait_for(self._queue.get(), timeout_s)
-        except asyncio.TimeoutError:
-            return None
-        if item is _LOST:
-            raise LinkLostError("the BLE link dropped")
-        return item
+        return await next_notification(self._queue, timeout_s, "the BLE link dropped")
 
     async def _disconnect(self) -> None:
         client, self._client = self._client, None
@@ -192,7 +204,7 @@ class BleSource(DeviceSource):
         self._queue.put_nowait((bytes(args[-1]), self.clock.monotonic()))
 
     def _on_disconnect(self, client: Any) -> None:
-        self._queue.put_nowait(_LOST)
+        self._queue.put_nowait(LOST)
 
     def _feed(self, data: bytes, host_s: float) -> None:
         if self.char is None:

@@ -32,12 +32,11 @@ from ..clock import Clock
 from ..errors import DeviceError
 from ..model import SampleBlock
 from . import Arrival, LinkLostError, SourceInfo
-from .ble import connect_error, looks_like_address
+from .ble import LOST, connect_error, looks_like_address, next_notification
 from .device import DeviceSource
 from .scales import SCALES
 from .scales import adapter as scale_adapter
 
-_LOST = object()
 CHANNELS = ("weight_g",)
 #: Spacing given to several weights decoded from one notification, s.
 _SAME_NOTIFICATION_S = 1e-3
@@ -136,13 +135,9 @@ class ScaleSource(DeviceSource):
             await self.tare()
 
     async def _receive(self, timeout_s: float) -> tuple[bytes, float] | None:
-        try:
-            item = await asyncio.wait_for(self._queue.get(), timeout_s)
-        except asyncio.TimeoutError:
-            return None
-        if item is _LOST:
-            raise LinkLostError("the Bluetooth link to the scale dropped")
-        return item
+        return await next_notification(
+            self._queue, timeout_s, "the Bluetooth link to the scale dropped"
+        )
 
     async def _disconnect(self) -> None:
         """Stop the heartbeat and disconnect (safe to call twice)."""
@@ -197,20 +192,6 @@ class ScaleSource(DeviceSource):
             return
         self._tares_this_link += 1
         self.tares_sent += 1
-
-    async def close(self) -> None:
-        """Stop the heartbeat and disconnect (safe to call twice)."""
-        task, self._heartbeat = self._heartbeat, None
-        if task is not None:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await task
-        client, self._client = self._client, None
-        if client is not None:
-            with contextlib.suppress(Exception):
-                await client.disconnect()
-        self._last_weight_host_s = None
-        self._carry = b""
 
     # --- helpers --------------------------------------------------------
 
@@ -304,4 +285,4 @@ class ScaleSource(DeviceSource):
         self._queue.put_nowait((bytes(args[-1]), self.clock.monotonic()))
 
     def _on_disconnect(self, client: Any) -> None:
-        self._queue.put_nowait(_LOST)
+        self._queue.put_nowait(LOST)
