@@ -15,7 +15,12 @@ from hypothesis import strategies as st
 from letdown_detect.model import Event
 from letdown_detect.recording import drop_retracted, events_path, read_events
 from letdown_detect.sinks import recorder as recorder_module
-from letdown_detect.sinks.base import SessionInfo, SessionSummary
+from letdown_detect.sinks.base import (
+    LetdownDetected,
+    LetdownRetracted,
+    SessionInfo,
+    SessionSummary,
+)
 from letdown_detect.sinks.recorder import RecorderSink
 
 SESSION = SessionInfo(
@@ -42,16 +47,16 @@ def test_retraction_is_in_the_file_at_once_and_the_stop_rewrite_is_0600(tmp_path
         real_replace(src, dst)
 
     async def run() -> None:
-        await sink.start(SESSION, control=None)
-        await sink.on_event(_event("letdown", None), SESSION)
-        await sink.on_event(_event("retracted", 66.0), SESSION)
+        await sink.start(SESSION)
+        await sink.on_letdown_detected(LetdownDetected(63.0, 1, _event("letdown", None)))
+        await sink.on_letdown_retracted(LetdownRetracted(66.0, 1, _event("retracted", 66.0)))
         # a crash now leaves a file that import reads without the retracted rise
         frame = read_events(events_path(csv))
         assert frame["label"].tolist() == ["letdown", "retracted"]
         assert drop_retracted(frame).empty
         monkeypatch.setattr(recorder_module.os, "replace", watching_replace)
         monkeypatch.setattr(recorder_module.os, "chmod", _no_chmod)
-        await sink.stop(SessionSummary(70.0, (), 0.0, None, None), SESSION)
+        await sink.stop(SessionSummary(70.0, (), 0.0, None, None))
 
     old = os.umask(0o022)
     try:
@@ -78,12 +83,13 @@ def test_appended_letdowns_and_retractions_read_back_as_the_letdowns_that_stand(
     standing = []
 
     async def run() -> None:
-        await sink.start(SESSION, control=None)
-        for onset, retracted in zip(onsets, retract, strict=False):
+        await sink.start(SESSION)
+        for number, (onset, retracted) in enumerate(zip(onsets, retract, strict=False), 1):
             event = Event(onset, onset + 2.0, 0.4, "weight_g", 2.0)
-            await sink.on_event(event, SESSION)
+            await sink.on_letdown_detected(LetdownDetected(onset + 2.0, number, event))
             if retracted:
-                await sink.on_event(replace(event, end_s=onset + 5.0, label="retracted"), SESSION)
+                gone = replace(event, end_s=onset + 5.0, label="retracted")
+                await sink.on_letdown_retracted(LetdownRetracted(onset + 5.0, number, gone))
             else:
                 standing.append(round(onset, 3))
         sink._events.close()  # as a crash leaves it: no clean-stop rewrite
