@@ -10,6 +10,7 @@ run instead of once per test. Subprocesses inherit the environment, so a
 
 from __future__ import annotations
 
+import logging
 import os
 import tempfile
 from pathlib import Path
@@ -45,3 +46,16 @@ def user_folders(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.M
     monkeypatch.delenv("LETDOWN_DB", raising=False)
     monkeypatch.delenv("LETDOWN_CONFIG", raising=False)
     return folders
+
+
+@pytest.fixture(autouse=True)
+def root_logging():
+    """Commands run in-process configure the root logger (as a process should); put it back
+    after each test, so no later test writes through a handler bound to a closed stream."""
+    root = logging.getLogger()
+    handlers, level = root.handlers[:], root.level
+    yield
+    for handler in root.handlers[:]:
+        if handler not in handlers:
+            root.removeHandler(handler)
+    root.setLevel(level)

@@ -20,7 +20,9 @@ from letdown_detect.sinks.base import (
     FeltMarked,
     LetdownDetected,
     SessionInfo,
+    SessionStatus,
     SessionSummary,
+    Status,
 )
 from letdown_detect.store.store_sink import StoreSink, StoreWorker
 from letdown_detect.store.writer import StoreWriter
@@ -89,6 +91,12 @@ class Session:
 
     def emit(self, event: Event) -> None:
         self.stream.publish(LetdownDetected(event.detected_s, 1, event))
+        self.settle()
+
+    def tick(self) -> None:
+        """The session's once-a-second status at the current session time."""
+        status = SessionStatus(t_s=self.t_s, flow_ml_s=None, volume_ml=0.0, letdowns=0)
+        self.stream.publish(Status(self.t_s, status))
         self.settle()
 
     def settle(self) -> None:
@@ -331,7 +339,7 @@ def test_page_says_when_a_question_closed_and_asks_later_about_the_letdown_time(
             "Thinking back to around the letdown at", timeout=10000
         )
         session.t_s = 400.0  # past the 3-minute window: the prompt closes
-        session.call(session.mood.on_status(session.status(), session.info))
+        session.tick()
         expect(page.locator("#message")).to_contain_text(
             "The question about the letdown at", timeout=10000
         )
