@@ -226,10 +226,15 @@ def test_an_ounce_switch_is_converted_not_misread(kind: str, tmp_path) -> None:
         assert scale.ounces
     rec = read_recording(tmp_path / "o.csv").data
     t, got = rec["t_s"].to_numpy(), rec["weight_g"].to_numpy()
-    error_g = np.abs(got - np.interp(t, T_S, WEIGHT_G))
+    # Session time and the scale's clock differ by the connection time, which grows on a
+    # loaded machine: compare with the scale's weights at the offset that fits best (within
+    # 5 s), so what is measured is the unit conversion, not the start-up delay.
+    lags_s = np.arange(-5.0, 5.0, 0.05)
+    errors = [np.median(np.abs(got - np.interp(t + lag, T_S, WEIGHT_G))) for lag in lags_s]
+    error_g = np.abs(got - np.interp(t + lags_s[int(np.argmin(errors))], T_S, WEIGHT_G))
     # An ounce display rounds to 0.01 oz (0.28 g); a misread would be 28 times too light
-    # (errors over 100 g). Session time and the scale's clock differ by the connection time,
-    # hence the percentile: touches on the bottle are tens of grams for a second or two.
+    # (errors over 100 g). Hence the percentile: touches on the bottle are tens of grams for
+    # a second or two.
     assert np.median(got[t > 100.0]) > 100.0
     assert np.median(error_g[t > 100.0]) < 1.0
     assert np.percentile(error_g[t > 90.0], 90) < 5.0
