@@ -32,6 +32,12 @@ class DetectorConfig:
     """Flow channels: a grid sample further than this many typical deviations from the
     median of it and its neighbours is a spike (an air bubble in a thermal sensor) and is
     replaced by that median; milk spurts span several samples and are kept."""
+    spike_s: float = 0.2
+    """Flow channels: longest glitch the spike test removes, s. A one-sample glitch (an
+    air bubble in a thermal sensor) next to an empty grid bin (a lost sample, or jitter
+    putting two samples in one bin) covers two grid samples once the empty bin is
+    interpolated, so the test takes the median of this long on either side of each grid
+    sample. (Cumulative channels keep three samples: see flow.py.)"""
     impulsive_share: float = 0.5
     """Flow channels: when more than this share of recent grid samples is exactly zero the
     sensor counts drops (each sample a whole drop or nothing): its impulses are the milk,
@@ -73,6 +79,9 @@ class DetectorConfig:
     """Time constant of the running noise estimate, s."""
     noise_lag_s: float = 5.0
     """Lag of the second difference the noise is measured with, s."""
+    noise_min_s: float = 5.0
+    """No rise is judged before the noise has been measured this long, s (a bar without a
+    measured noise is the bare floor, which the start of a stream crosses)."""
     noise_k: float = 4.0
     """Rise needed, in units of the estimated flow noise."""
     min_rise_ml_s: float = 0.02

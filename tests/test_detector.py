@@ -45,3 +45,15 @@ def test_nan_samples_are_skipped_for_any_chunking(size: int) -> None:
     holes = np.random.default_rng(6).random(f.size) < 0.05
     f[holes] = np.nan
     assert _detect(T, f, size) == _detect(T[~holes], FLOW[~holes], T.size)
+
+
+def test_nothing_is_judged_before_the_noise_is_measured() -> None:
+    """The start of a stream (bottle placed, pump starting) wobbles just after the settling
+    time; without a measured noise the bar would be the bare 0.02 mL/s floor."""
+    t = np.arange(0.0, 120.0, 1.0 / CFG.rate_hz)
+    f = 0.01 + np.random.default_rng(7).normal(0.0, 0.004, t.size)
+    wobble = (t >= 10.0) & (t < 16.0)
+    f[wobble] += 0.05 * np.sin(np.pi * (t[wobble] - 10.0) / 6.0)
+    assert _detect(t, f, t.size) == []
+    early = LetdownDetector("flow_ml_s", DetectorConfig(noise_min_s=0.0), delay_s=2.0)
+    assert early.process(t, f), "the wobble crosses the bare floor"

@@ -36,6 +36,8 @@ FLOW_STATE = np.dtype(
         ("spike_n", "f8"),
         ("zero_z", "f8"),  # running share of exactly-zero samples (drop counters)
         ("zero_n", "f8"),
+        ("counting", "b1"),  # the sensor was found to count drops (latched)
+        ("signed", "b1"),  # the sensor has read a negative flow: it does not count drops
         ("out_ml_s", "f8"),  # newest output, mL/s
         ("cut", "i8"),  # artifact excursions cut out ever (kept across restarts)
     ]
@@ -64,6 +66,7 @@ class FlowParams(Protocol):
     rate_hz: float
     ripple_min_hz: float
     spike_k: float
+    spike_s: float
     impulsive_share: float
     cutoff_hz: float
     cumulative_cutoff_hz: float
@@ -121,6 +124,12 @@ class FlowEstimator:
         self._cumulative = Channel(channel).is_cumulative
         self._weights = smoother_kernel(params.ripple_min_hz, rate)
         self._window = self._weights.size  # samples each side a gap's bridge is drawn from
+        # A cumulative channel's raw level still carries the whole pump ripple: a median
+        # wider than three samples follows a fast cycle less and would clip its peaks (a
+        # nonlinear stage on raw ripple, issue 12), so only flow sensors, whose glitches
+        # are air bubbles, get the ``spike_s`` window.
+        half = 1 if self._cumulative else max(1, round(params.spike_s * rate))
+        self._spike_size = 2 * half + 1
         keep = math.exp(-1.0 / (params.noise_tau_s * rate))
         self._knobs = FlowKnobs(
             rate_hz=float(rate),
@@ -148,7 +157,8 @@ class FlowEstimator:
         margin) plus low-pass delay, s."""
         rate = self.params.rate_hz
         smoother = (self._weights.size - 1) / 2 / rate
-        extra = self._knobs.margin + 1 if self._cumulative else 1  # samples
+        half = self._spike_size // 2  # the spike test judges the middle of its window
+        extra = self._knobs.margin + half if self._cumulative else half  # samples
         return smoother + extra / rate + self._lowpass.delay_s
 
     @property
@@ -166,7 +176,7 @@ class FlowEstimator:
                 "raw": self._raw,
                 "levels": self._levels,
                 "recent": self._recent,
-                "three": self._three,
+                "spike_window": self._spike_window,
                 "zi": self._lowpass._zi,
                 "pending": (self._pending_t, self._pending_x),
             }
@@ -176,7 +186,7 @@ class FlowEstimator:
     def state(self, saved: dict[str, object]) -> None:
         saved = copied(saved)
         self._state, self._raw, self._levels = saved["flow"], saved["raw"], saved["levels"]
-        self._recent, self._three = saved["recent"], saved["three"]
+        self._recent, self._spike_window = saved["recent"], saved["spike_window"]
         self._lowpass._zi = saved["zi"]
         self._pending_t, self._pending_x = saved["pending"]
 
@@ -259,7 +269,7 @@ class FlowEstimator:
         self._lowpass.reset()
         self._recent = np.zeros(self._window)  # newest inputs (a smoother's worth), mL or mL/s
         self._raw = np.zeros(self._weights.size)  # newest inputs the smoother weighs
-        self._three = np.zeros(3)  # newest three inputs (the spike test's window)
+        self._spike_window = np.zeros(self._spike_size)  # newest inputs the spike test sees
         # Smoothed level, its flow and the output of the newest margin + lead + 1 samples
         # (cumulative): what they were before an artifact's leading tail began.
         self._levels = np.zeros((3, self._knobs.margin + self._knobs.lead + 1))
@@ -273,7 +283,8 @@ class FlowEstimator:
             self._lowpass._zi = self._lowpass._zi_step * first
         zi = self._lowpass._zi if self._lowpass._zi is not None else np.zeros((1, 2))
         n = self._kernel(
-            self._knobs, scale, self._state, self._recent, self._three, self._raw, self._weights,
+            self._knobs, scale, self._state, self._recent, self._spike_window, self._raw,
+            self._weights,
             self._levels, self._lowpass._sos, zi, x, raw,
         )  # fmt: skip
         return raw[:n]
@@ -309,17 +320,19 @@ def _ew(z: float, n: float, keep: float, log_keep: float, x: float):
 
 
 @kernel
-def _despike(knobs, st, three, v: float, counting: bool) -> float:
-    """The sample before ``v``, or the median of it and its neighbours when it stands
-    further out than ``spike_k`` typical deviations: a one-sample spike (a bubble, an
-    ADC glitch, a knock) that no milk flow or level can make. Never for a sensor that
-    counts drops (``counting``): there the impulses are the milk."""
-    n = st.fed
+def _despike(knobs, st, window, v: float, counting: bool) -> float:
+    """The sample in the middle of the window ending with ``v``, or the window's median
+    when it stands further out than ``spike_k`` typical deviations: a glitch (a bubble,
+    an ADC glitch, a knock) that no milk flow or level can make. A one-sample glitch
+    beside an interpolated (empty) grid bin covers two grid samples, so the window spans
+    ``spike_s`` on either side of the judged sample. Never for a sensor that counts
+    drops (``counting``): there the impulses are the milk."""
+    n, size = st.fed, window.size
     if n == 0:
-        three[:] = v
-    prev, mid = three[(n - 2) % 3], three[(n - 1) % 3]
-    three[n % 3] = v
-    med = max(min(prev, mid), min(max(prev, mid), v))  # median of three
+        window[:] = v
+    window[n % size] = v
+    mid = window[(n - size // 2) % size]
+    med = np.median(window)
     dev = mid - med
     # A tenth of the noise time constant of the stream measures its typical deviation.
     known = st.spike_n * -knobs.log_keep >= 0.1
@@ -337,7 +350,7 @@ def _despike(knobs, st, three, v: float, counting: bool) -> float:
 
 @kernel
 def _cumulative_run(
-    knobs, scale, state, recent, three, raw, weights, levels, sos, zi, x, out
+    knobs, scale, state, recent, spiky, raw, weights, levels, sos, zi, x, out
 ) -> int:
     """Smoothed level, differentiated, artifacts held over, low-passed: flow of a
     cumulative channel, mL/s. Stops at the first missing sample; returns how many it
@@ -352,7 +365,7 @@ def _cumulative_run(
             return i
         n = st.fed
         _remember(st, recent, v)
-        level = _smooth(st, raw, weights, _despike(knobs, st, three, v, False))
+        level = _smooth(st, raw, weights, _despike(knobs, st, spiky, v, False))
         if n == 0:
             st.level_ml = level
             levels[0, :] = level
@@ -406,10 +419,10 @@ def _cumulative_run(
 
 
 @kernel
-def _direct_run(knobs, scale, state, recent, three, raw, weights, levels, sos, zi, x, out) -> int:
-    """Spikes replaced, smoothed, low-passed: flow of a flow channel, mL/s (one sample
-    late: a spike is known once the sample after it is). Stops at the first missing
-    sample; returns how many it took."""
+def _direct_run(knobs, scale, state, recent, spiky, raw, weights, levels, sos, zi, x, out) -> int:
+    """Spikes replaced, smoothed, low-passed: flow of a flow channel, mL/s (half a spike
+    window late: a spike is known once the samples after it are). Stops at the first
+    missing sample; returns how many it took."""
     st = state[0]
     for i in range(x.size):
         v = x[i] * scale
@@ -421,7 +434,13 @@ def _direct_run(knobs, scale, state, recent, three, raw, weights, levels, sos, z
             st.zero_z, st.zero_n, knobs.keep, knobs.log_keep, 1.0 if v == 0.0 else 0.0
         )
         # A drop counter reads mostly zeros and whole drops: its impulses are the milk.
-        mid = _despike(knobs, st, three, v, zeros > knobs.impulsive_share)
+        # Latched: a sensor does not change kind, and during fast flow, when drops fall in
+        # most samples, its zeros become rare while its impulses are still the milk.
+        # A quantised sensor near zero flow also reads mostly zeros, but a drop counter
+        # never reads a negative flow.
+        st.signed = st.signed or v < 0.0
+        st.counting = not st.signed and (st.counting or zeros > knobs.impulsive_share)
+        mid = _despike(knobs, st, spiky, v, st.counting)
         out[i] = sos_push(sos, zi, _smooth(st, raw, weights, mid))
         st.fed = n + 1
     return x.size

@@ -83,6 +83,7 @@ class DetectorKnobs(NamedTuple):
     weak_confirm: int  # weak_confirm_s, samples
     strong_rise: float
     lag: int  # noise_lag_s, samples
+    noise_min: int  # noise_min_s, samples
 
 
 class LetdownDetector:
@@ -119,6 +120,7 @@ class LetdownDetector:
             weak_confirm=max(1, round(config.weak_confirm_s * rate)),
             strong_rise=float(config.strong_rise),
             lag=max(1, round(config.noise_lag_s * rate)),
+            noise_min=round(config.noise_min_s * rate),
         )
         self.reset()
 
@@ -327,7 +329,10 @@ def _detector_run(
             age = st.floor_age + (1 if valid else 0)
             base = max(since if age < window else lowest, 0.0)
             threshold = max(max(knobs.min_rise_ml_s, knobs.noise_k * sigma), knobs.rel_rise * base)
-            run = st.run + 1 if x - base > threshold else 0
+            # A rise is judged only against a measured noise: before that the bar would be
+            # the bare floor, and the stream's start (bottle placed, pump starting) crosses it.
+            judged = st.noise_n >= knobs.noise_min
+            run = st.run + 1 if judged and x - base > threshold else 0
             strong = x - base > knobs.strong_rise * threshold
             if (run >= confirm and strong) or run >= knobs.weak_confirm:
                 st.run, st.armed, st.event = 0, False, _DETECTED
