@@ -327,7 +327,7 @@ class ConsoleSink(Sink):
         link = (
             "connected"
             if s.connected
-            else f"[bold red]link lost {clock_text(s.down_s)}, reconnecting[/]"
+            else f"[bold red]lost {clock_text(s.down_s)}, reconnecting[/]"
         )
         table.add_row(
             f"link {link}",
