@@ -167,7 +167,8 @@ def compose_live(args: argparse.Namespace, config: dict[str, Any] | None = None)
             else functools.partial(
                 mood.submit_answer, feelings=None, prompt=None, channel="terminal"
             ),
-            tare=getattr(source, "tare", None),  # a Bluetooth scale zeroes on the t key
+            # a Bluetooth scale that takes a tare command zeroes on the t key
+            tare=source.tare if getattr(source, "can_tare", False) else None,
             country=configured_country(),
         )
         sinks.append(console)

@@ -272,3 +272,14 @@ def test_a_tare_button_press_and_the_battery_reach_the_source(tmp_path) -> None:
         )
     assert source.buttons == {"tare": 1} and source.battery_pct == 42
     assert source.garbage_notifications == 0
+
+
+def test_a_scale_without_a_tare_command_says_so_and_hides_the_key(tmp_path, capsys) -> None:
+    """The Weight Scale Service has no tare command: --tare is one clear sentence, and the
+    live view does not offer a t key that would do nothing."""
+    assert _live(tmp_path, "--scale", "weight-service", "--tare", "--duration", "5") == 2
+    err = capsys.readouterr().err
+    assert "weight-service scale takes no tare command" in err and "Traceback" not in err
+    source = open_source("scale:weight-service", clock=SystemClock())
+    assert source.can_tare is False
+    assert open_source("scale:acaia", clock=SystemClock()).can_tare is True

@@ -29,7 +29,7 @@ from typing import Any
 import numpy as np
 
 from ..clock import Clock
-from ..errors import DeviceError
+from ..errors import ConfigError, DeviceError
 from ..model import SampleBlock
 from . import Arrival, LinkLostError, SourceInfo
 from .ble import LOST, connect_error, looks_like_address, next_notification
@@ -77,6 +77,12 @@ class ScaleSource(DeviceSource):
             clock=clock, channel=CHANNELS[0], first_samples_s=first_samples_s, idle_s=idle_s
         )
         self.adapter = scale_adapter(target)
+        if tare and self.adapter.tare_command is None:
+            raise ConfigError(
+                f"--tare: a {self.adapter.name} scale takes no tare command over Bluetooth; "
+                "zero it with its own button before the session",
+                "tare",
+            )
         self.target = target
         self.ble = ble
         self.backend = backend
@@ -179,6 +185,11 @@ class ScaleSource(DeviceSource):
         if not len(arrival.block) and last is not None and now - last > self.silence_s:
             raise LinkLostError(f"the scale sent no weight for {now - last:.1f} s")
         return arrival
+
+    @property
+    def can_tare(self) -> bool:
+        """The scale takes a tare command over Bluetooth (the ``t`` key works)."""
+        return self.adapter.tare_command is not None
 
     async def tare(self) -> None:
         """Send the scale's tare command (the ``t`` key, ``--tare``); no-op for scales without."""
