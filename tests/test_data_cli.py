@@ -79,6 +79,12 @@ def test_delete_everything_leaves_no_file_with_mood_data(two_sessions, tmp_path)
     report, image = tmp_path / "dmer.html", tmp_path / "history.png"
     assert letdown("dmer", "--html", str(report)).returncode == 0
     assert letdown("history", "-o", str(image)).returncode == 0
+    recording = next(
+        p for p in files_in(data_dir()) if p.suffix == ".csv" and "events" not in p.name
+    )
+    plotted = tmp_path / "with-mood.png"
+    done = letdown("plot", str(recording), "--mood", "-o", str(plotted))
+    assert done.returncode == 0, done.stderr
     rescue = db.with_name(db.name + ".unsaved.jsonl")  # as left by a locked database
     fd = os.open(rescue, os.O_WRONLY | os.O_CREAT, 0o600)
     os.write(fd, b'{"op": "add_answer", "args": {"session_id": "x", "score": 9}}\n')
@@ -89,7 +95,7 @@ def test_delete_everything_leaves_no_file_with_mood_data(two_sessions, tmp_path)
     names = {p.name for p in before}
     assert {"letdown.sqlite3", "letdown.sqlite3.unsaved.jsonl", "written.txt"} <= names
     assert len([p for p in before if p.suffix == ".csv" and "events" not in p.name]) == 2
-    for path in [*before, report, image]:
+    for path in [*before, report, image, plotted]:
         assert stat.S_IMODE(path.stat().st_mode) == 0o600, path
     assert {"letdown.sqlite3-wal", "letdown.sqlite3-shm"} <= names
     conn.close()
@@ -102,7 +108,7 @@ def test_delete_everything_leaves_no_file_with_mood_data(two_sessions, tmp_path)
     done = letdown("data", "delete", "--yes")
     assert done.returncode == 0, done.stderr
     assert files_in(data_dir()) == []
-    assert not report.exists() and not image.exists()
+    assert not report.exists() and not image.exists() and not plotted.exists()
     assert "Traceback" not in done.stderr and f"deleted {db}" in done.stderr
 
 
@@ -191,3 +197,20 @@ def test_migration_brings_a_version_1_database_up_to_date(tmp_path):
         assert [tuple(r) for r in store.query("SELECT score, edited_utc FROM answers")] == [
             (2, "2026-01-06T00:00:00+00:00")
         ]
+
+
+def test_import_of_a_sidecar_starting_near_the_year_9999_is_stored(tmp_path):
+    """A start time whose session would end past the calendar is stored without an end time,
+    and the other file of the run is stored too (it was an OverflowError traceback)."""
+    good = tmp_path / "good.csv"
+    assert letdown("simulate", str(good), "--kind", "weight_g", "--seed", "3").returncode == 0
+    far = tmp_path / "far.csv"
+    far.write_text(good.read_text())
+    far.with_suffix(".json").write_text(
+        json.dumps({"start_time": "9999-12-31T23:59:59+00:00", "sample_rate_hz": 10.0})
+    )
+    db = tmp_path / "i.db"
+    done = letdown("import", str(good), str(far), "--db", str(db))
+    assert done.returncode == 0, done.stderr
+    assert "Traceback" not in done.stderr
+    assert len(rows(db, "SELECT id FROM sessions")) == 2

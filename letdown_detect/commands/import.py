@@ -81,7 +81,7 @@ def run(args: argparse.Namespace) -> int:
 def _import_one(path: Path, db: Path, kind: str, diary_path: Path | None) -> tuple[str, int]:
     """Store one recording; returns the line to print and the number of bad diary lines."""
     import uuid
-    from datetime import datetime, timedelta, timezone
+    from datetime import datetime, timezone
 
     from ..mood.answers import Diary, read_diary
     from ..mood.history import parse_utc
@@ -149,7 +149,7 @@ def _import_one(path: Path, db: Path, kind: str, diary_path: Path | None) -> tup
         "end_session",
         duration_s,
         session_id=session_id,
-        end_utc=(start + timedelta(seconds=duration_s)).isoformat(),
+        end_utc=_end_utc(start, duration_s),
         duration_s=duration_s,
     )
     rescue = writer.close()
@@ -206,3 +206,14 @@ def _events(
 
 def _missing(value: object) -> bool:
     return value is None or value == "" or (isinstance(value, float) and value != value)
+
+
+def _end_utc(start: object, duration_s: float) -> str | None:
+    """The session's end in UTC (ISO 8601), or None past the calendar's end (a sidecar
+    start near the year 9999)."""
+    from datetime import timedelta
+
+    try:
+        return (start + timedelta(seconds=duration_s)).isoformat()  # type: ignore[operator]
+    except OverflowError:
+        return None

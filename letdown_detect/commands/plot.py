@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from ..errors import ConfigError
+
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     """Add the ``plot`` subcommand."""
@@ -41,5 +43,16 @@ def run(args: argparse.Namespace) -> int:
     check_image_path(args.out or args.recording.with_suffix(".png"))  # before any work
     session = load_session(args.recording, mood_db=mood_store(args.mood, args.db))
     fig = plot_session(session.recording, session.analysis, session.annotations)
-    print(save_plot(fig, args.out or args.recording.with_suffix(".png")))
+    out = args.out or args.recording.with_suffix(".png")
+    if args.mood:  # health data: 0600 from the start, and removed by `letdown data delete`
+        from ..store.files import save_figure_private
+
+        try:
+            print(save_figure_private(fig, check_image_path(out)))
+        except OSError as exc:
+            raise ConfigError(
+                f"{out}: cannot write the image ({exc.strerror or exc})", "out"
+            ) from None
+        return 0
+    print(save_plot(fig, out))
     return 0
