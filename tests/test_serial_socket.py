@@ -48,7 +48,9 @@ def test_a_board_streaming_over_tcp_is_read_and_reconnected(tmp_path) -> None:
     clock = ScaledClock(SystemClock(), SPEED)
     links = LinkLog()
     csv = tmp_path / "w.csv"
-    source = open_source(f"serial:{pump.url}", clock=clock)
+    # The first-samples wait runs on the 20x clock: 5 session s would be 0.25 s of wall
+    # time, which a loaded machine can spend before the pump's first line; 60 s is 3 s.
+    source = open_source(f"serial:{pump.url}", clock=clock, first_samples_s=60.0)
     session = LiveSession(
         source, [RecorderSink(csv), links], clock=clock, duration_s=85.0, backoff_s=(0.5, 1.0)
     )
