@@ -41,7 +41,6 @@ DETECTOR_STATE = np.dtype(
         ("n", "i8"),  # samples consumed
         ("run", "i8"),  # consecutive samples above the threshold
         ("armed", "b1"),  # a new letdown may be detected
-        ("armed_n", "i8"),  # sample at which it was last re-armed
         ("open", "b1"),  # a letdown is running (not yet completed)
         ("floor_age", "i8"),  # samples the baseline may look back over since re-arming
         ("event", "i8"),  # why the loop paused: DETECTED or COMPLETED
@@ -304,12 +303,10 @@ def _detector_run(
         # Measured on settled flow only: the filters' start-up transient (the smoother
         # seeded with one rippling sample) would dominate a mean square for many minutes.
         mean_sq = st.noise_z / -math.expm1(st.noise_n * log_keep) if st.noise_n > 0 else 0.0
-        # And only while armed, with all its lagged samples from the armed time: during a
-        # detected rise, and while a rise that collapsed is still falling, the second
-        # difference measures the rise's own curvature and would raise the bar for the
-        # next letdown.
+        # And only while armed: during a detected rise the second difference measures the
+        # rise's own curvature, and would raise the bar for the next letdown.
         settled = ti - 2 * lag / knobs.rate_hz >= st.settled_t  # its lagged samples too
-        if settled and st.armed and n - st.armed_n >= 2 * lag:
+        if settled and st.armed:
             st.noise_z = keep * st.noise_z + (1.0 - keep) * (d2 * d2)  # bias-corrected EwMean
             st.noise_n += 1.0
             mean_sq = st.noise_z / -math.expm1(st.noise_n * log_keep)
@@ -354,7 +351,7 @@ def _detector_run(
             drop = max(knobs.rearm_frac * (peak - base), knobs.rearm_threshold_frac * st.threshold)
             late = ti - st.foot_t >= knobs.min_interval_s
             if collapsed or (x < peak - drop and late):
-                st.armed, st.run, st.floor_age, st.armed_n = True, 0, 0, n
+                st.armed, st.run, st.floor_age = True, 0, 0
                 # A new letdown must rise from flow after this point, not from before
                 # the last one.
                 st.floor_min = np.inf
