@@ -59,3 +59,12 @@ def root_logging():
         if handler not in handlers:
             root.removeHandler(handler)
     root.setLevel(level)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def warm_compiled_core() -> None:
+    """Compile the core into this run's cache before any test, so no test's output depends
+    on which test happened to run first (a cold cache adds a 'preparing' line)."""
+    from letdown_detect.pipeline import warm_up
+
+    warm_up()
