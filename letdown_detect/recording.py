@@ -272,7 +272,7 @@ def _read_header(path: Path) -> list[str]:
             1,
         )
     try:
-        text = raw.decode("utf-8")
+        text = raw.decode("utf-8-sig")  # a spreadsheet may start its CSV with a BOM
     except UnicodeDecodeError:
         raise RecordingError(path, "expected a text CSV file, found binary data", 1) from None
     if "\0" in text:
@@ -369,7 +369,7 @@ def read_recording(path: str | Path) -> Recording:
     header = _read_header(path)
     _check_header(path, header)
     meta = read_meta(path)
-    options = dict(skipinitialspace=True, keep_default_na=False, encoding="utf-8")
+    options = dict(skipinitialspace=True, keep_default_na=False, encoding="utf-8-sig")
     try:
         data = pd.read_csv(path, dtype=float, na_values=_MISSING, **options)
     except pd.errors.ParserError as exc:
@@ -452,7 +452,7 @@ def read_events(path: str | Path) -> pd.DataFrame:
             head = fh.read(65536)
         if b"\0" in head:
             raise RecordingError(path, "expected a text events CSV, found binary data", 1)
-        frame = pd.read_csv(path, keep_default_na=False, dtype=str, encoding="utf-8")
+        frame = pd.read_csv(path, keep_default_na=False, dtype=str, encoding="utf-8-sig")
     except FileNotFoundError:
         raise RecordingError(path, "no such file") from None
     except pd.errors.EmptyDataError:

@@ -126,3 +126,13 @@ def test_events_with_text_onset_name_the_line(tmp_path: Path) -> None:
     path = _write(tmp_path, "onset_s,duration_s,label\n60,10,letdown\nsoon,5,letdown\n", "e.csv")
     with pytest.raises(RecordingError, match=r"e\.csv line 3: expected a number in onset_s"):
         read_events(path)
+
+
+def test_a_csv_saved_by_a_spreadsheet_with_a_bom_reads(tmp_path: Path) -> None:
+    """Spreadsheets often save UTF-8 CSV with a byte-order mark before the header."""
+    rec = tmp_path / "sheet.csv"
+    rec.write_bytes(b"\xef\xbb\xbft_s,weight_g\n0.0,100.0\n0.1,100.1\n")
+    assert read_recording(rec).channels == ("weight_g",)
+    events = tmp_path / "sheet.events.csv"
+    events.write_bytes(b"\xef\xbb\xbfonset_s,duration_s,label\n60.0,30.0,letdown\n")
+    assert read_events(events)["onset_s"].astype(float).tolist() == [60.0]
