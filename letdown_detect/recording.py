@@ -487,9 +487,23 @@ def read_events(path: str | Path) -> pd.DataFrame:
                 f"expected a number in {column}, got {_snippet(text.iloc[row])}",
                 line=row + 2,
             )
+        if column in _EVENT_TIME_COLUMNS:  # seconds since the session start, or a length
+            outside = ~numeric.between(0.0, MAX_SESSION_S) & numeric.notna()
+            if outside.any():
+                row = int(np.flatnonzero(outside.to_numpy())[0])
+                raise RecordingError(
+                    path,
+                    f"expected {column} in seconds from 0 to {MAX_SESSION_S:g}, "
+                    f"got {_snippet(text.iloc[row])}",
+                    line=row + 2,
+                )
         frame[column] = numeric
     frame["label"] = frame["label"].str.strip()
     return frame
+
+
+#: Events-file columns that are times since the session start or lengths, s.
+_EVENT_TIME_COLUMNS = ("onset_s", "duration_s", "detected_s")
 
 
 def drop_retracted(frame: pd.DataFrame) -> pd.DataFrame:

@@ -154,6 +154,8 @@ CASES: list[Case] = [
     ev("onset_s,duration_s,label\nnan,5,letdown\n", "expected a number in onset_s", 2),
     ev("onset_s,duration_s,label\ninf,5,letdown\n", "expected a number in onset_s", 2),
     ev("onset_s,duration_s,label\n1,inf,letdown\n", "expected a number in duration_s", 2),
+    ev("onset_s,duration_s,label\n1e308,5,letdown\n", "expected onset_s in seconds from 0", 2),
+    ev("onset_s,duration_s,label\n60,-5,letdown\n", "expected duration_s in seconds from 0", 2),
     ev("onset_s,duration_s,label\n1,2,letdown\n3,4,letdown,x,y\n", "cells, found 5", 3),
     ev(BINARY, "binary"),
     ev("onset_s,duration_s,label\n".encode("utf-16"), "binary"),
