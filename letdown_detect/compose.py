@@ -16,6 +16,7 @@ import functools
 import logging
 import os
 import sys
+import textwrap
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -66,13 +67,39 @@ class _NotApprise(logging.Filter):
         return not record.name.startswith("apprise") or record.levelno >= logging.ERROR
 
 
-def configure_logging(handler: logging.Handler | None) -> None:
-    """Messages go into the live view when there is one, else to stderr (the command's
-    job: logging is process-wide, so building a session never changes it)."""
+class _TerminalFormatter(logging.Formatter):
+    """``letdown: message``, wrapped at word boundaries to the width of the terminal the
+    stream is (a terminal would cut words at its edge); a pipe or file keeps one line per
+    message. URLs and paths are never broken."""
+
+    def __init__(self, stream: Any) -> None:
+        super().__init__("letdown: %(message)s")
+        self.stream = stream
+
+    def format(self, record: logging.LogRecord) -> str:
+        text = super().format(record)
+        try:
+            if not self.stream.isatty():
+                return text
+            width = os.get_terminal_size(self.stream.fileno()).columns
+        except (AttributeError, OSError, ValueError):
+            return text
+        if width < 20:
+            return text
+        return "\n".join(
+            textwrap.fill(line, width - 1, break_long_words=False, break_on_hyphens=False)
+            for line in text.splitlines()
+        )
+
+
+def configure_logging(handler: logging.Handler | None, stream: Any = None) -> None:
+    """Messages go into the live view when there is one, else to ``stream`` (default stderr;
+    the command's job: logging is process-wide, so building a session never changes it)."""
     root = logging.getLogger()
     if handler is None:
-        handler = logging.StreamHandler(sys.stderr)
-        handler.setFormatter(logging.Formatter("letdown: %(message)s"))
+        stream = sys.stderr if stream is None else stream
+        handler = logging.StreamHandler(stream)
+        handler.setFormatter(_TerminalFormatter(stream))
     for old in [h for h in root.handlers if getattr(h, "_letdown", False)]:
         root.removeHandler(old)
     handler._letdown = True  # type: ignore[attr-defined]

@@ -25,7 +25,7 @@ from collections import Counter
 from collections.abc import Awaitable, Sequence
 from dataclasses import replace
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 
@@ -54,6 +54,8 @@ from .summary import LetdownNumbers, clock_text, count_gaps, summarize
 __all__ = ["LiveSession", "SystemClock", "run_live"]
 
 log = logging.getLogger(__name__)
+
+T = TypeVar("T")
 
 #: What the first run's compile of the warm-up pipelines took here (2 busy cores: 6.3 s),
 #: rounded up, host s.
@@ -249,6 +251,8 @@ class LiveSession:
                 arrival = await self._read()
                 if arrival is None:
                     break
+                if self._down_since_s is not None and len(arrival.block):
+                    self._link_restored()  # samples again: the outage is over
                 block = self._to_session_time(arrival, device_clock, host0)
                 if len(block) and pipeline is not None:
                     self._handle(block, pipeline, arrival.host_s)
@@ -326,33 +330,86 @@ class LiveSession:
                 if self._past_duration():
                     self._stop = True
                     break
-                await self.clock.sleep(self._until_duration(backoff))
+                await self._wait(self._until_duration(backoff))
+                if self._stop or self._past_duration():
+                    continue
                 backoff = min(backoff * 2, self.backoff_s[1])
                 try:
-                    await self.source.open()
+                    await self._ticking(self.source.open())
                 except (DeviceError, ProtocolError) as exc:
                     log.info("%s: reconnect failed (%s)", self.source.description, exc)
                     self._warn_if_gone(exc)
                     self._maybe_status()
                     continue
-                self._link_restored()
+                # the outage ends with the first samples (see run), not here: a link that
+                # opens and drops again before any sample is still the same outage
                 backoff = self.backoff_s[0]
                 break
         return None
 
+    async def _wait(self, wait_s: float) -> None:
+        """Sleep ``wait_s`` on the session's clock, publishing a status at least every
+        ``status_interval_s`` meanwhile (down time and session time keep moving on the
+        panel, and prompts expire, while the device is away); a stop ends the wait."""
+        end_s = self.clock.monotonic() + wait_s
+        while not self._stop and (left_s := end_s - self.clock.monotonic()) > 0:
+            await self.clock.sleep(min(left_s, self.status_interval_s))
+            self._maybe_status(force=True)
+
+    async def _ticking(self, work: Awaitable[T]) -> T:
+        """Await ``work`` (a reconnect attempt, which may wait seconds for a first sample),
+        publishing a status every ``status_interval_s`` of the session's clock meanwhile."""
+        task = asyncio.ensure_future(work)
+        try:
+            await asyncio.sleep(0)  # an attempt that fails at once needs no tick
+            while not task.done():
+                tick = asyncio.ensure_future(self.clock.sleep(self.status_interval_s))
+                try:
+                    await asyncio.wait({task, tick}, return_when=asyncio.FIRST_COMPLETED)
+                finally:
+                    tick.cancel()
+                self._maybe_status()
+        except BaseException:
+            task.cancel()
+            raise
+        return task.result()
+
     def _link_lost(self, reason: str) -> None:
+        log.info("%s: link lost (%s); reconnecting", self.source.description, reason)
+        if self._down_since_s is not None:  # dropped again before any sample came back
+            self._warn_if_gone(LinkLostError(reason))
+            return
         self._down_since_s = self.clock.monotonic()
         self._next_warning_s = self.warn_down_s
-        log.info("%s: link lost (%s); reconnecting", self.source.description, reason)
         self._publish(LinkLost(self.time.now_s(), reason))
         self._maybe_status(force=True)
 
     def _link_restored(self) -> None:
-        down_s = 0.0 if self._down_since_s is None else self.clock.monotonic() - self._down_since_s
+        down_s = self._down_s()
         self._down_since_s = None
         self._reconnects += 1
         self._publish(LinkRestored(self.time.now_s(), down_s))
         self._maybe_status(force=True)
+
+    def _down_s(self) -> float:
+        """How long the device has been gone, s of the session's clock (0 while connected)."""
+        return 0.0 if self._down_since_s is None else self.clock.monotonic() - self._down_since_s
+
+    def _link_state(self) -> dict[str, Any]:
+        """The status fields that describe the link."""
+        return {
+            "connected": self._down_since_s is None,
+            "down_s": self._down_s(),
+            "reconnects": self._reconnects,
+        }
+
+    def _status_t_s(self) -> float:
+        """Session time a status carries: the newest sample's while samples come, the
+        session's clock while the device is gone or there is no sensor (never back)."""
+        follows_samples = self._info is not None and bool(self._info.channels)
+        follows_samples = follows_samples and self._down_since_s is None
+        t_s = (self._last_t_s or 0.0) if follows_samples else self.time.now_s()
+        return max(self._status.t_s, t_s)
 
     def _warn_if_gone(self, exc: Exception) -> None:
         if self._down_since_s is None:
@@ -430,15 +487,14 @@ class LiveSession:
         stats = self.source.stats
         flow, volume = status.flow_ml_s, status.volume_ml
         self._status = SessionStatus(
-            t_s=self._last_t_s or 0.0,
+            t_s=self._status_t_s(),
             flow_ml_s=None if flow is None or not np.isfinite(flow) else float(flow),
             volume_ml=0.0 if volume is None or not np.isfinite(volume) else float(volume),
             letdowns=len(self.letdowns()),
             lost_frames=stats.lost_frames,
             crc_errors=stats.crc_errors,
-            reconnects=self._reconnects,
             gaps=self._gaps,
-            connected=self._down_since_s is None,
+            **self._link_state(),
         )
 
     def _maybe_status(self, force: bool = False) -> None:
@@ -448,17 +504,13 @@ class LiveSession:
         )
         if force or due:
             self._last_status_host_s = now
-            down_s = 0.0 if self._down_since_s is None else now - self._down_since_s
-            t_s = self._last_t_s if self._info and self._info.channels else self.time.now_s()
             self._status = replace(
                 self._status,
-                t_s=self._status.t_s if t_s is None else t_s,
-                connected=self._down_since_s is None,
-                reconnects=self._reconnects,
-                down_s=down_s,
+                t_s=self._status_t_s(),
                 letdowns=len(self.letdowns())
                 if self._info and self._info.channels
                 else len(self._felt),
+                **self._link_state(),
             )
             self._publish(Status(self.time.now_s(), self._status))
 

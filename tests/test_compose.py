@@ -134,3 +134,42 @@ def test_a_device_gone_for_good_is_said_at_warning_and_duration_ends_the_session
     assert "no samples for 0:1" in gone[0].getMessage()  # first said after 10-15 s
     assert len(gone) <= 6  # then once a minute, not at every attempt
     assert any("gone for the last 5:00" in r.getMessage() for r in caplog.records)
+
+
+def test_a_start_warning_wraps_at_word_boundaries_in_an_80_column_terminal() -> None:
+    import fcntl
+    import os
+    import struct
+    import termios
+    from types import SimpleNamespace
+
+    from letdown_detect.compose import _phone_link, configure_logging
+
+    master, replica = os.openpty()
+    fcntl.ioctl(replica, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 80, 0, 0))
+    stream = os.fdopen(replica, "w")
+    try:
+        configure_logging(None, stream)
+        page = SimpleNamespace(mood_url="http://127.0.0.1:8765/?token=T0K", on_lan=False)
+        assert _phone_link(page, {"notify": {"include_link": False}}, has_targets=True) is None
+        stream.flush()
+        said = os.read(master, 4096).decode()
+    finally:
+        stream.close()
+        os.close(master)
+    lines = said.replace("\r\n", "\n").rstrip("\n").split("\n")
+    assert len(lines) > 1 and all(len(line) < 80 for line in lines), lines
+    words = " ".join(lines).split()
+    assert words[:6] == ["letdown:", "the", "mood", "page", "is", "at"]
+    assert "notifications" in words and "notifica" not in words  # no word cut at the edge
+    assert " ".join(words).startswith("letdown: the mood page is at 127.0.0.1, which does not")
+
+
+def test_log_lines_to_a_pipe_stay_one_line_per_message(capsys) -> None:
+    import sys
+
+    from letdown_detect.compose import configure_logging
+
+    configure_logging(None, sys.stderr)
+    logging.getLogger("letdown_detect").warning("word " * 40)
+    assert capsys.readouterr().err == "letdown: " + "word " * 40 + "\n"

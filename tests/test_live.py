@@ -217,3 +217,137 @@ def test_letdown_numbers_on_the_stream_are_the_summarys(finished) -> None:
     for kind, number, onset in sink.numbered:
         if kind == "detected" and onset in kept:  # announced with the number it keeps
             assert onset_of[number] == onset
+
+
+class AwaySource:
+    """A device on a virtual clock: 10 Hz samples (session seconds), gone from ``drop_at_s``
+    until ``back_at_s`` (host seconds). While gone, ``refuse``: each reconnect fails;
+    ``flap``: a reconnect opens (a BLE link whose channel is configured, no first samples
+    awaited) and drops again before any sample."""
+
+    description = "serial:/dev/away"
+
+    def __init__(self, clock, drop_at_s: float, back_at_s: float, mode: str = "refuse") -> None:
+        from letdown_detect.sources import LinkStats
+
+        self.clock, self.drop_at_s, self.back_at_s, self.mode = clock, drop_at_s, back_at_s, mode
+        self.stats, self.opened = LinkStats(), 0
+        self._next_t_s = 0.0
+
+    def _away(self) -> bool:
+        return self.drop_at_s <= self.clock.monotonic() < self.back_at_s
+
+    async def open(self):
+        from letdown_detect.errors import DeviceError
+        from letdown_detect.sources import SourceInfo
+
+        self.opened += 1
+        if self._away() and self.mode == "refuse":
+            raise DeviceError("/dev/away", "no such serial port")
+        return SourceInfo(channels=("weight_g",), sample_rate_hz=10.0, device_time=False)
+
+    async def read(self):
+        from letdown_detect.model import SampleBlock
+        from letdown_detect.sources import Arrival, LinkLostError
+
+        if self._away():
+            raise LinkLostError("unplugged")
+        await self.clock.sleep(0.5)
+        now = self.clock.monotonic()
+        t = np.arange(max(self._next_t_s, now - 0.5), now, 0.1)
+        self._next_t_s = now
+        block = SampleBlock(t, np.full((t.size, 1), 100.0), ("weight_g",))
+        return Arrival(block, now)
+
+    async def close(self) -> None:
+        pass
+
+
+class StreamLog(Sink):
+    """Every event the session's stream carried, in order."""
+
+    def __init__(self) -> None:
+        self.events = []
+
+    async def on_status(self, e) -> None:
+        self.events.append(e)
+
+    async def on_link_lost(self, e) -> None:
+        self.events.append(e)
+
+    async def on_link_restored(self, e) -> None:
+        self.events.append(e)
+
+    async def on_prompt_opened(self, e) -> None:
+        self.events.append(e)
+
+    async def on_prompt_expired(self, e) -> None:
+        self.events.append(e)
+
+
+def _away_session(mode: str, duration_s: float, back_at_s: float, sinks=()):
+    clock = VirtualClock(START)
+    source = AwaySource(clock, drop_at_s=30.0, back_at_s=back_at_s, mode=mode)
+    log = StreamLog()
+    session = LiveSession(
+        source, [log, *sinks], clock=clock, duration_s=duration_s, backoff_s=(0.5, 10.0)
+    )
+    return session, log
+
+
+@pytest.mark.parametrize("mode", ["refuse", "flap"])
+def test_the_panels_down_time_grows_through_an_outage(mode) -> None:
+    from letdown_detect.sinks.base import LinkLost, LinkRestored, Status
+
+    session, log = _away_session(mode, duration_s=200.0, back_at_s=120.0)
+    asyncio.run(session.run())
+    kinds = [type(e) for e in log.events if not isinstance(e, Status)]
+    assert kinds == [LinkLost, LinkRestored], "one outage, however many attempts"
+    lost = next(i for i, e in enumerate(log.events) if isinstance(e, LinkLost))
+    back = next(i for i, e in enumerate(log.events) if isinstance(e, LinkRestored))
+    down = [e.status for e in log.events[lost + 1 : back] if isinstance(e, Status)]
+    assert down and not any(s.connected for s in down)
+    down_s = np.array([s.down_s for s in down])
+    assert np.all(np.diff(down_s) > 0), "the down time grows with every status"
+    assert np.diff(down_s).max() <= 1.0 + 1e-9, "a status at least every status_interval_s"
+    # gone at 30 s, back at 120 s on the session's clock: seen at the next attempt (<= 10 s)
+    assert 90.0 <= log.events[back].down_s <= 100.0
+    assert down_s[-1] >= 89.0
+    assert session._status.reconnects == 1
+
+
+def test_a_session_that_ends_while_the_device_is_gone_shows_how_long() -> None:
+    from letdown_detect.sinks.base import Status
+
+    session, log = _away_session("refuse", duration_s=100.0, back_at_s=1e9)
+    summary = asyncio.run(session.run())
+    last = [e.status for e in log.events if isinstance(e, Status)][-1]
+    assert summary.duration_s == pytest.approx(100.0)
+    assert not last.connected and last.down_s == pytest.approx(70.0, abs=1.0)
+
+
+def test_session_time_runs_on_and_prompts_expire_while_the_device_is_gone(tmp_path) -> None:
+    from letdown_detect.mood.sink import MoodSink
+    from letdown_detect.sinks.base import LinkLost, LinkRestored, PromptExpired, Status
+    from letdown_detect.store.writer import StoreWriter
+
+    clock = VirtualClock(START)
+    source = AwaySource(clock, drop_at_s=30.0, back_at_s=400.0)
+    log, felt = StreamLog(), ListSink(felt_at_s=10.0)
+    session = LiveSession(source, [log, felt], clock=clock, duration_s=450.0)
+    mood = MoodSink(StoreWriter(tmp_path / "s.db"), port=None, stream=session.stream,
+                    time=session.time)  # fmt: skip
+    session.sinks.append(mood)
+    felt.stream, felt.time = session.stream, session.time
+    asyncio.run(session.run())
+    kinds = [type(e) for e in log.events]
+    lost, back = kinds.index(LinkLost), kinds.index(LinkRestored)
+    away = [e for e in log.events[lost:back] if isinstance(e, Status)]
+    # session time follows the host clock while no samples come, as --duration does
+    assert [e.status.t_s for e in away] == pytest.approx([e.t_s for e in away], abs=1e-6)
+    assert 399.0 <= away[-1].status.t_s <= 410.0  # back at 400 s, seen at the next attempt
+    (expired,) = [e for e in log.events if isinstance(e, PromptExpired)][:1]
+    asked = expired.prompt.asked_s
+    assert 10.0 <= asked < 12.0
+    assert lost < log.events.index(expired) < back, "closed while the device was gone"
+    assert expired.t_s == pytest.approx(asked + 180.0, abs=1.5)

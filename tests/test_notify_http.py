@@ -288,18 +288,59 @@ def test_failed_delivery_is_retried_with_backoff():
     assert delivery.outcome.ok and delivery.attempts == 3
 
 
+def ours(record: logging.LogRecord) -> bool:
+    """Our own log records (apprise's go to no handler in a session: ``compose._NotApprise``)."""
+    return record.name.startswith("letdown_detect")
+
+
 def test_gives_up_after_bounded_retries_and_masks_secrets(refused_port, caplog):
     url = f"json://parent:hunter2@127.0.0.1:{refused_port}/hook"
+    masked = f"json://parent:****@127.0.0.1:{refused_port}/hook"
     sink = NotifySink([url], retries=2, backoff_s=0.01)
-    with caplog.at_level(logging.WARNING, logger="letdown_detect.notify"):
+    with caplog.at_level(logging.DEBUG, logger="letdown_detect.notify"):
         drive(sink, [letdown(65.0)])
     (delivery,) = sink.deliveries
     assert not delivery.outcome.ok and delivery.attempts == 3
     assert "Connection error" in delivery.outcome.reason
-    assert delivery.target == f"json://parent:****@127.0.0.1:{refused_port}/hook"
-    assert len([r for r in caplog.records if "failed (attempt" in r.getMessage()]) == 2
-    assert any("not delivered" in r.getMessage() for r in caplog.records)
+    assert delivery.target == masked
+    # each attempt at DEBUG; the target named once (at start or at its first failure)
+    attempts = [r for r in caplog.records if "failed (attempt" in r.getMessage()]
+    assert len(attempts) == 2 and all(r.levelno == logging.DEBUG for r in attempts)
+    warned = [r.getMessage() for r in caplog.records if ours(r) and r.levelno >= logging.WARNING]
+    assert len(warned) == 2, warned
+    assert masked in warned[0] and ("cannot be reached" in warned[0] or "failed" in warned[0])
+    assert warned[1] == f"notifications: not sent: 1 of 1 message to {masked}"
     assert "hunter2" not in caplog.text and "parent:****@" in caplog.text
+
+
+def test_an_unreachable_target_is_named_once_and_every_unsent_message_counted(refused_port, caplog):
+    # Three letdowns 60 s apart; the first is still being retried when the session ends and
+    # the other two wait behind it: three messages were due, none was sent.
+    url = f"json://127.0.0.1:{refused_port}/hook"
+    sink = NotifySink([url], retries=3, backoff_s=0.5, drain_timeout_s=0.3)
+    with caplog.at_level(logging.INFO, logger="letdown_detect.notify"):
+        drive(sink, [letdown(65.0), letdown(125.0), letdown(185.0)])
+    warned = [r.getMessage() for r in caplog.records if ours(r) and r.levelno >= logging.WARNING]
+    assert len(warned) == 2, warned
+    assert url in warned[0]
+    assert warned[1] == f"notifications: not sent: 3 of 3 messages to {url}"
+
+
+def test_a_target_that_fails_then_works_is_named_once_for_that_outage(caplog):
+    server = Endpoint(fail_first=3)
+    url = f"json://127.0.0.1:{server.port}/hook"
+    try:
+        sink = NotifySink([url], retries=1, backoff_s=0.01, min_interval_s=0)
+        with caplog.at_level(logging.INFO, logger="letdown_detect.notify"):
+            drive(sink, [letdown(65.0), letdown(125.0), letdown(185.0)])
+    finally:
+        server.close()
+    assert [d.outcome.ok for d in sink.deliveries] == [False, True, True]
+    warned = [r.getMessage() for r in caplog.records if ours(r) and r.levelno >= logging.WARNING]
+    assert len(warned) == 2, warned
+    assert warned[0].startswith(f"notifications: {url} failed (")
+    assert warned[1] == f"notifications: not sent: 1 of 3 messages to {url}"
+    assert any(r.getMessage().endswith("are delivered again") for r in caplog.records)
 
 
 class LagProbe(Sink):

@@ -104,3 +104,24 @@ def test_loop_url_reads_back_what_is_written() -> None:
     arrival = asyncio.run(main())
     assert arrival.block.values[:, 0].tolist() == [1.5, 2.5]
     assert arrival.block.t_s.tolist() == pytest.approx([5.0, 5.05])
+
+
+def test_a_silent_network_board_is_described_as_a_network_link_not_a_baud_rate() -> None:
+    import socket
+
+    from letdown_detect.errors import ProtocolError
+
+    with socket.create_server(("127.0.0.1", 0)) as board:  # connects (backlog), sends nothing
+        port = board.getsockname()[1]
+        source = open_source(
+            f"serial:socket://127.0.0.1:{port}", clock=SystemClock(), first_samples_s=0.5
+        )
+        with pytest.raises(ProtocolError) as caught:
+            asyncio.run(source.open())
+    said = str(caught.value)
+    assert "baud" not in said
+    assert said.endswith(
+        "nothing decodable arrived in 0.5 s over the network; expected text lines "
+        "'t_ms,value' or binary frames (firmware_bridge/PROTOCOL.md); check that the board "
+        f"is on, on the network and streaming on 127.0.0.1:{port}"
+    )

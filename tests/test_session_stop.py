@@ -40,3 +40,20 @@ def test_a_reused_pid_started_after_the_session_is_not_that_session(tmp_path, ca
     finally:
         fake.kill()
         fake.wait()
+
+
+def test_the_nursing_summary_line_labels_clock_times_as_the_live_view_does() -> None:
+    from letdown_detect.commands.session import nursing_summary_line
+    from letdown_detect.model import Event, SessionInfo, SessionSummary
+
+    info = SessionInfo("ab12", datetime(2026, 1, 5, 7, 30, tzinfo=timezone.utc), "nursing")
+    marks = tuple(
+        Event(t, t, 0.0, "keyboard", 0.0, end_s=t, label="felt_letdown") for t in (12.0, 130.0)
+    )
+    line = nursing_summary_line(info, SessionSummary(200.0, (), 0.0, None, None, marks))
+    assert line == (
+        f"nursing session ab12: started {info.local_text(0.0)}, lasted 3:20; 2 felt "
+        f"letdown(s): felt {info.local_text(12.0)} (session 0:12), "
+        f"felt {info.local_text(130.0)} (session 2:10)"
+    )
+    assert " min" not in line

@@ -11,6 +11,8 @@ import argparse
 import sys
 import time
 
+from ..model import SessionInfo, SessionSummary
+
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     """Add ``session start`` and ``session stop``."""
@@ -70,12 +72,34 @@ def run_start(args: argparse.Namespace) -> int:
         summary = run_live(composed.session)
     finally:
         remove_state(db)
-    session_id = composed.session.session.session_id if composed.session.session else "-"
-    print(
-        f"nursing session {session_id}: {summary.duration_s / 60:.1f} min, "
-        f"{len(summary.felt)} felt letdown(s)"
-    )
+    print(nursing_summary_line(composed.session.session, summary))
     return 0
+
+
+def nursing_summary_line(session: SessionInfo | None, summary: SessionSummary) -> str:
+    """The line ``session start`` ends with: clock times labelled as the live view labels them.
+
+    >>> from datetime import datetime, timezone
+    >>> from letdown_detect.model import Event
+    >>> info = SessionInfo("ab12", datetime(2026, 1, 5, 7, 30, tzinfo=timezone.utc), "nursing")
+    >>> mark = Event(12.0, 12.0, 0.0, "keyboard", 0.0, end_s=12.0, label="felt_letdown")
+    >>> line = nursing_summary_line(info, SessionSummary(75.0, (), 0.0, None, None, (mark,)))
+    >>> line.replace(info.local_text(0.0), "T0").replace(info.local_text(12.0), "T1")
+    'nursing session ab12: started T0, lasted 1:15; 1 felt letdown(s): felt T1 (session 0:12)'
+    """
+    from ..summary import clock_text
+
+    if session is None:
+        return f"nursing session -: lasted {clock_text(summary.duration_s)}; no felt letdowns"
+    felt = ", ".join(
+        f"felt {session.local_text(e.onset_s)} (session {clock_text(e.onset_s)})"
+        for e in summary.felt
+    )
+    return (
+        f"nursing session {session.session_id}: started {session.local_text(0.0)}, lasted "
+        f"{clock_text(summary.duration_s)}; {len(summary.felt)} felt letdown(s)"
+        + (f": {felt}" if felt else "")
+    )
 
 
 def run_stop(args: argparse.Namespace) -> int:

@@ -2,9 +2,11 @@
 
 The session's hooks only queue messages and return. Each target has its own
 queue and worker task, and sends from a thread, so a slow, hanging or dead
-service delays nothing but its own later messages; failures are logged with
-the URL's secrets masked and retried with exponential backoff a bounded number
-of times. A target that cannot be reached is named once, at start. Numbers
+service delays nothing but its own later messages; failures are retried with
+exponential backoff a bounded number of times. A target that cannot be reached
+is named once per outage at WARNING (at start, or at its first failure), with
+the URL's secrets masked; each attempt is logged at DEBUG, and one line at the
+end says how many messages were not sent. Numbers
 are the session's (the terminal's); rate limit uses session time
 (``detected_s``) and delivery latency the session's injected clock.
 
@@ -18,7 +20,9 @@ computer". A "Letdown detected" whose rise is retracted is followed by
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
+from collections import Counter
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -109,6 +113,10 @@ class NotifySink(Sink):
         self._last_sent_s: float | None = None
         self._session: SessionInfo | None = None
         self._probe: asyncio.Task[None] | None = None
+        self._down: set[str] = set()  # targets named as failing, until a delivery works
+        self._queued: Counter[str] = Counter()  # messages queued per target
+        self._pending: Counter[str] = Counter()  # ... not finished yet (queued or in flight)
+        self._unsent: Counter[str] = Counter()  # ... given up on (failed or dropped)
 
     async def start(self, session: SessionInfo) -> None:
         """Start one worker per target; check in the background that each can be reached."""
@@ -132,7 +140,8 @@ class NotifySink(Sink):
             )
         )
         for target, reason in zip(self._targets, reasons, strict=True):
-            if reason is not None:
+            if reason is not None and target.name not in self._down:
+                self._down.add(target.name)
                 log.warning(
                     "notifications: %s cannot be reached (%s); the session goes on and "
                     "retries each message",
@@ -193,18 +202,31 @@ class NotifySink(Sink):
         if self.summary:
             self._queue(summary_message(summary, self._info.kind))
         try:
-            await asyncio.wait_for(
-                asyncio.gather(*(q.join() for q in self._queues)), self.drain_timeout_s
-            )
-        except asyncio.TimeoutError:
-            left = sum(q.qsize() for q in self._queues)
-            log.warning("notifications: gave up at session end; %d queued messages not sent", left)
+            with contextlib.suppress(asyncio.TimeoutError):  # what is left is not sent
+                await asyncio.wait_for(
+                    asyncio.gather(*(q.join() for q in self._queues)), self.drain_timeout_s
+                )
+            self._say_unsent()
         finally:
             for task in (*self._workers, self._probe):
                 if task is not None:
                     task.cancel()
             if self._executor is not None:
                 self._executor.shutdown(wait=False, cancel_futures=True)
+
+    def _say_unsent(self) -> None:
+        """One line for the whole session: messages that never reached a target."""
+        unsent = {t.name: self._unsent[t.name] + self._pending[t.name] for t in self._targets}
+        unsent = {name: n for name, n in unsent.items() if n}
+        if unsent:
+            log.warning(
+                "notifications: not sent: %s",
+                "; ".join(
+                    f"{n} of {self._queued[name]} message{'s' if self._queued[name] != 1 else ''}"
+                    f" to {name}"
+                    for name, n in unsent.items()
+                ),
+            )
 
     def _ring(self) -> None:
         if self.bell is None:
@@ -221,8 +243,12 @@ class NotifySink(Sink):
             if queue.full():
                 queue.get_nowait()
                 queue.task_done()
-                log.warning("notifications to %s are backed up; dropped the oldest", target.name)
+                self._pending[target.name] -= 1
+                self._unsent[target.name] += 1
+                log.info("notifications to %s are backed up; dropped the oldest", target.name)
             queue.put_nowait((message, now))
+            self._queued[target.name] += 1
+            self._pending[target.name] += 1
 
     async def _work(self, target: Target, queue: asyncio.Queue[tuple[Message, float]]) -> None:
         while True:
@@ -232,17 +258,32 @@ class NotifySink(Sink):
             except Exception:
                 # Our bug, but a notification must never take the session down.
                 log.exception("notification to %s crashed", target.name)
+                self._unsent[target.name] += 1
             finally:
+                self._pending[target.name] -= 1
                 queue.task_done()
 
     async def _deliver(self, target: Target, message: Message, queued: float) -> None:
         loop = asyncio.get_running_loop()
         for attempt in range(1, self.retries + 2):
             outcome = await loop.run_in_executor(self._executor, target.send, message)
-            if outcome.ok or attempt > self.retries:
+            if outcome.ok:
+                if target.name in self._down:
+                    self._down.discard(target.name)
+                    log.info("notifications to %s are delivered again", target.name)
+                break
+            if target.name not in self._down:  # once per outage, not at every attempt
+                self._down.add(target.name)
+                log.warning(
+                    "notifications: %s failed (%s); the session goes on and retries each "
+                    "message (not said again until it works)",
+                    target.name,
+                    outcome.reason,
+                )
+            if attempt > self.retries:
                 break
             delay_s = self.backoff_s * 2 ** (attempt - 1)
-            log.warning(
+            log.debug(
                 "notification to %s failed (attempt %d of %d, retry in %.1f s): %s",
                 target.name,
                 attempt,
@@ -252,6 +293,7 @@ class NotifySink(Sink):
             )
             await self.clock.sleep(delay_s)
         if not outcome.ok:
-            log.error("notification to %s not delivered: %s", target.name, outcome.reason)
+            self._unsent[target.name] += 1
+            log.debug("notification to %s not delivered: %s", target.name, outcome.reason)
         latency_s = self.clock.monotonic() - queued
         self.deliveries.append(Delivery(target.name, message.title, outcome, attempt, latency_s))

@@ -258,6 +258,11 @@ class ConsoleSink(Sink):
         return self._session
 
     def _at(self, t_s: float) -> str:
+        """A log line's stamp: the local time the line is printed (the session's clock), so
+        the log reads in time order; the times a line is about are in its text, labelled.
+        ``t_s`` (when it happened) stands in when the view has no session time."""
+        if self.time is not None:
+            t_s = self.time.now_s()
         return self._info.local_text(t_s) if self._session else clock_text(t_s)
 
     def log_handler(self) -> logging.Handler:
@@ -267,7 +272,8 @@ class ConsoleSink(Sink):
         class _ViewHandler(logging.Handler):
             def emit(self, record: logging.LogRecord) -> None:
                 try:
-                    sink.log_line(f"letdown: {record.getMessage()}")
+                    stamp = f"{sink._at(0.0)}  " if sink._session and sink.time else ""
+                    sink.log_line(f"{stamp}letdown: {record.getMessage()}")
                 except Exception:  # a log line must never take the session down
                     self.handleError(record)
 

@@ -82,10 +82,14 @@ class SerialSource(DeviceSource):
             raise _device_error(self.port, exc) from None
 
     def _silence_hint(self) -> str:
-        return (
-            f" at {self.baud} baud; expected text lines 't_ms,value' or binary frames "
-            "(firmware_bridge/PROTOCOL.md); check the port and --baud"
-        )
+        protocol = "expected text lines 't_ms,value' or binary frames (firmware_bridge/PROTOCOL.md)"
+        if self.port.lower().startswith("socket://"):  # a network link has no baud rate
+            where = self.port.split("://", 1)[1]
+            return (
+                f" over the network; {protocol}; check that the board is on, on the network "
+                f"and streaming on {where}"
+            )
+        return f" at {self.baud} baud; {protocol}; check the port and --baud"
 
     def _source_info(self) -> SourceInfo:
         return self._stream.source_info(f"serial device on {self.port}")
