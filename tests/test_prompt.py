@@ -247,3 +247,52 @@ def test_baseline_prompts_reach_the_listeners_like_letdown_prompts():
     opened = [(p.kind, p.question) for p in seen if p.status == "open"]
     assert opened[0][0] == "letdown" and opened[1][0] == "baseline"
     assert "last minute or two" in opened[1][1]
+
+
+def test_a_rise_taken_back_withdraws_its_question_and_spares_the_first_letdown_one():
+    """first_letdown_only: a retracted rise must not use up the one question of the session."""
+    s = PromptScheduler(PromptConfig(first_letdown_only=True))
+    assert [p.kind for p in s.on_letdown(60.0, 66.0)] == ["letdown"]
+    (withdrawn,) = s.withdraw(60.0)  # 8 s later the rise collapsed: not a letdown
+    assert (withdrawn.number, withdrawn.status) == (1, "withdrawn")
+    assert s.open is None
+    (asked,) = s.on_letdown(130.0, 136.0)  # the real first letdown is asked about
+    assert (asked.kind, asked.letdown_onset_s, asked.status) == ("letdown", 130.0, "open")
+    s.answer(asked.number, 150.0)
+    assert s.on_letdown(400.0, 405.0) == []  # and only it
+
+
+def test_a_withdrawn_question_does_not_count_toward_the_daily_cap():
+    s = PromptScheduler(PromptConfig(max_per_day=2, asked_today=1))
+    s.on_letdown(60.0, 66.0)
+    s.withdraw(60.0)
+    assert [p.kind for p in s.on_letdown(130.0, 136.0)] == ["letdown"]  # the one left today
+    s.answer(2, 150.0)
+    assert s.on_letdown(400.0, 405.0) == [] and s.tick(1000.0) == []  # now the cap is reached
+
+
+def test_baseline_prompts_wait_only_for_real_letdowns_and_an_answered_rise_frees_first_only():
+    s = PromptScheduler(PromptConfig(first_letdown_only=True))
+    s.on_letdown(60.0, 66.0)
+    s.answer(1, 70.0)  # answered before the rise was taken back: the answer stays
+    assert s.withdraw(60.0) == []  # nothing open to withdraw
+    # 140 s after the rise, but it was no letdown: the wait is counted from the start
+    assert [p.kind for p in s.tick(200.0)] == ["baseline"]
+    assert [p.kind for p in s.on_letdown(230.0, 236.0) if p.status == "open"] == ["letdown"]
+
+
+def test_an_undone_answer_does_not_reopen_the_question_of_a_rise_taken_back():
+    from datetime import datetime, timezone
+
+    from letdown_detect.mood.tracker import MoodTracker
+
+    class Writer:
+        def submit(self, op, now_s, **kw):
+            pass
+
+    tracker = MoodTracker("s", datetime(2026, 1, 5, tzinfo=timezone.utc), Writer())
+    tracker.letdown(60.0, 66.0)
+    tracker.answer(68.0, 9, ("dread",))
+    tracker.withdraw(60.0, 70.0)
+    assert tracker.undo(72.0) == "Answer taken back."
+    assert tracker.open is None and tracker.prompts[1].status == "expired"

@@ -138,7 +138,8 @@ def run_add(args: argparse.Namespace) -> int:
             )
         elapsed_s = (now - parse_utc(p["start_utc"])).total_seconds()
         asked = parse_utc(p["start_utc"]) + timedelta(seconds=p["asked_s"])
-        late = p["end_utc"] is not None or p["status"] == "expired" or elapsed_s >= p["expires_s"]
+        closed = p["status"] in ("expired", "withdrawn")
+        late = p["end_utc"] is not None or closed or elapsed_s >= p["expires_s"]
         store.add_answer(
             p["session_id"],
             p["asked_s"] if late else elapsed_s,

@@ -12,6 +12,10 @@ minute session with letdowns every 3-4 minutes still gets two of them.
 Burden controls (all in ``[mood]``): a daily cap over every session, "first
 letdown only", snooze for the rest of a session, and asking less once the
 stored answers already give a verdict (``pattern_clear``).
+
+A rise taken back (retracted: not a letdown) withdraws its open question: it
+closes as ``withdrawn``, not unanswered, and counts neither toward the daily
+cap nor as the session's first letdown.
 """
 
 from __future__ import annotations
@@ -109,7 +113,7 @@ class Prompt:
     letdown_onset_s: float | None = None
     """Onset of the letdown it pairs with, s; ``None`` for baseline."""
     status: str = "open"
-    """``open``, ``answered`` or ``expired``."""
+    """``open``, ``answered``, ``expired`` or ``withdrawn`` (its rise was not a letdown)."""
 
     @property
     def question(self) -> str:
@@ -144,8 +148,15 @@ def prompt_line(prompt: Prompt, keys: str = "type 0-10 and any feelings, e.g. 6 
     """
     if prompt.status == "open":
         return f"Mood check #{prompt.number}: {prompt.question} ({keys})"
-    done = "answered" if prompt.status == "answered" else "closed unanswered"
-    return f"Mood check #{prompt.number} {done}."
+    return f"Mood check #{prompt.number} {CLOSED_WORDS.get(prompt.status, 'closed unanswered')}."
+
+
+#: How a closed question is described, by its status.
+CLOSED_WORDS = {
+    "answered": "answered",
+    "expired": "closed unanswered",
+    "withdrawn": "withdrawn: that rise was not a letdown after all",
+}
 
 
 class PromptClosedError(Exception):
@@ -175,9 +186,12 @@ class PromptScheduler:
         """Forget every prompt (a new session)."""
         self._open: Prompt | None = None
         self._number = 0
+        self._withdrawn = 0
+        self._onsets: list[float] = []  # letdown onsets seen, s (a retracted one is removed)
         self._baselines = 0
         self._last_onset_s: float | None = None
         self._last_prompted_onset_s: float | None = None
+        self._prompted_before_s: float | None = None  # the one before it (a withdrawal)
         self._last_baseline_s: float | None = None
         self._letdown_prompts = 0
         self._snoozed = False
@@ -206,7 +220,8 @@ class PromptScheduler:
     def _allowed(self) -> bool:
         """Whether a new prompt may open (snooze and the daily cap)."""
         cap = self.config.max_per_day
-        return not self._snoozed and (cap == 0 or self.config.asked_today + self._number < cap)
+        asked = self._number - self._withdrawn
+        return not self._snoozed and (cap == 0 or self.config.asked_today + asked < cap)
 
     @property
     def open(self) -> Prompt | None:
@@ -262,8 +277,8 @@ class PromptScheduler:
         Returns:
             Prompts whose state changed (expired, then the new letdown prompt).
         """
-        if self._last_onset_s is None or onset_s > self._last_onset_s:
-            self._last_onset_s = onset_s
+        self._onsets.append(onset_s)
+        self._last_onset_s = max(self._onsets)
         last = self._last_prompted_onset_s
         if last is not None and abs(onset_s - last) < self.config.same_wave_s:
             return self.tick(t_s)
@@ -274,9 +289,35 @@ class PromptScheduler:
                 changed += self._expire()
             return changed
         changed += self._expire()
+        self._prompted_before_s = self._last_prompted_onset_s
         self._last_prompted_onset_s = onset_s
         changed.append(self._ask("letdown", t_s, onset_s))
         return changed
+
+    def withdraw(self, onset_s: float) -> list[Prompt]:
+        """The rise with onset ``onset_s`` (s) was taken back: it was not a letdown.
+
+        Its question, if it was the latest letdown question, no longer counts as the
+        session's first letdown (an answer already given stays stored); if still open it
+        closes as ``withdrawn`` and does not count toward the daily cap. Baseline
+        prompts then wait only for real letdowns.
+
+        Returns:
+            The withdrawn prompt, or nothing (not asked, or no longer open).
+        """
+        if onset_s in self._onsets:
+            self._onsets.remove(onset_s)
+        self._last_onset_s = max(self._onsets, default=None)
+        if self._last_prompted_onset_s != onset_s:
+            return []  # not asked about (same wave, cap, first only) or long closed
+        self._letdown_prompts -= 1
+        self._last_prompted_onset_s = self._prompted_before_s
+        prompt = self._open
+        if prompt is None or prompt.kind != "letdown" or prompt.letdown_onset_s != onset_s:
+            return []
+        self._withdrawn += 1
+        self._open = None
+        return [replace(prompt, status="withdrawn")]
 
     def answer(self, number: int, t_s: float) -> Prompt:
         """Close prompt ``number`` as answered at ``t_s``.
@@ -301,6 +342,8 @@ class PromptScheduler:
         """
         if self._open is not None or t_s >= prompt.expires_s or self._snoozed:
             return None
+        if prompt.kind == "letdown" and prompt.letdown_onset_s not in self._onsets:
+            return None  # its rise was taken back meanwhile
         self._open = replace(prompt, status="open")
         return self._open
 
