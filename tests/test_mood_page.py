@@ -277,10 +277,26 @@ def test_hopeless_8_shows_help_with_tel_links_on_one_screen(
         assert min(link_heights) >= 44
         psi = page.locator("#help a", has_text="Postpartum Support International")
         expect(psi).to_contain_text("not a crisis line")
+        assert rows(tmp_path / "letdown.sqlite3", "SELECT score, feelings FROM answers") == [
+            (8, "hopeless")
+        ]
+        # A mis-tap must be undoable while the panel is up: Undo is on screen, on top.
+        undo = page.get_by_role("button", name="Undo")
+        expect(undo).to_be_visible()
+        assert _in_view(page, "#undo") == []
+        assert undo.evaluate(
+            """b => { const r = b.getBoundingClientRect();
+                      return document.elementFromPoint((r.left + r.right) / 2,
+                                                       (r.top + r.bottom) / 2) === b; }"""
+        )
+        assert min(undo.bounding_box()["height"], undo.bounding_box()["width"]) >= 44
+        undo.click(timeout=5000)  # fails if the panel intercepts the tap
+        expect(page.locator("#message")).to_contain_text("taken back", timeout=10000)
+        expect(panel).to_be_hidden()
+        expect(page.locator("#question")).to_contain_text("Letdown detected")  # open again
+        expect(undo).to_be_hidden()
         browser.close()
-    assert rows(tmp_path / "letdown.sqlite3", "SELECT score, feelings FROM answers") == [
-        (8, "hopeless")
-    ]
+    assert rows(tmp_path / "letdown.sqlite3", "SELECT score, feelings FROM answers") == []
     assert sorted(p.name for p in shots.iterdir()) == [
         f"help-{width}x{height}-{scheme}.png",
         f"page-{width}x{height}-{scheme}.png",
