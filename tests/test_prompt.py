@@ -46,7 +46,7 @@ def test_baseline_prompts_wait_3_min_after_a_letdown_and_are_spaced_and_capped()
     assert len(baseline) == PromptConfig().max_baseline == 3
     assert baseline[0].asked_s >= 55.0 + 180
     gaps = [b.asked_s - a.asked_s for a, b in itertools.pairwise(baseline)]
-    assert all(g >= 300 for g in gaps)
+    assert all(g >= PromptConfig().baseline_interval_s == 180 for g in gaps)
 
 
 def test_no_baseline_prompt_within_3_min_of_any_letdown_onset():
@@ -296,3 +296,28 @@ def test_an_undone_answer_does_not_reopen_the_question_of_a_rise_taken_back():
     tracker.withdraw(60.0, 70.0)
     assert tracker.undo(72.0) == "Answer taken back."
     assert tracker.open is None and tracker.prompts[1].status == "expired"
+
+
+def test_the_live_session_that_got_one_baseline_question_now_gets_two_usable_ones():
+    """`letdown live --speed 50 --duration 900 --seed 5`: letdowns at 0:40, 3:34, 5:47 and
+    7:16 (onsets), then calm. Under 5-min spacing only one question fitted the calm end."""
+    onsets = [39.8, 214.1, 347.1, 436.5]
+    assert _usable_baselines(onsets, 900.0, answer_letdowns=True) == 2
+    assert _usable_baselines(onsets, 900.0, answer_letdowns=False) == 2
+
+
+def test_a_baseline_question_a_letdown_followed_within_2_min_gives_its_slot_back():
+    """Such an answer is about that letdown's onset (D-MER starts up to 2 min before), so it
+    is no baseline; max_baseline counts only questions that can serve as one."""
+    s = PromptScheduler(PromptConfig(max_baseline=1))
+    s.on_letdown(0.0, 8.0)
+    s.answer(1, 20.0)
+    assert [p.kind for p in s.tick(180.0)] == ["baseline"]
+    s.answer(2, 200.0)
+    s.on_letdown(250.0, 258.0)  # 70 s after the baseline question
+    s.answer(3, 270.0)
+    assert [p.kind for p in s.tick(430.0)] == ["baseline"]  # the slot came back
+    s.answer(4, 450.0)
+    s.on_letdown(700.0, 708.0)  # 270 s later: that one was a real baseline
+    s.answer(5, 720.0)
+    assert s.tick(1200.0) == []

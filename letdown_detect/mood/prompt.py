@@ -6,8 +6,11 @@ follows the physiology of D-MER (Heise & Wiessinger 2011; Cappenberg et al.
 within 1-5 minutes, so the letdown prompt asks about "the last minute or two"
 and stays open only a few minutes (:attr:`PromptConfig.expiry_s`), and baseline
 prompts wait until at least 3 minutes after the last letdown onset. Baseline
-prompts are spaced from each other, not from letdown prompts, so a 15-20
-minute session with letdowns every 3-4 minutes still gets two of them.
+prompts are spaced 3 minutes from each other, not from letdown prompts, and one
+that a letdown followed within 2 minutes (about that letdown, not the time
+between) gives its slot back, so a 15-20 minute session with letdowns every 2-4
+minutes usually gets two usable ones (82% of simulated sessions with the live
+detector, ``benchmarks/bench_prompts.py``).
 
 Burden controls (all in ``[mood]``): a daily cap over every session, "first
 letdown only", snooze for the rest of a session, and asking less once the
@@ -59,9 +62,10 @@ class PromptConfig:
     question is about the last minute or two, so a later answer would be recall."""
     baseline_gap_s: float = 180.0
     """A baseline prompt waits at least this long after the last letdown onset."""
-    baseline_interval_s: float = 300.0
+    baseline_interval_s: float = 180.0
     """At most one baseline prompt per this interval, counted from the last baseline prompt
-    (letdown prompts do not push it back, or a session with letdowns every 3-4 min gets none)."""
+    (letdown prompts do not push it back, or a session with letdowns every 3-4 min gets none;
+    5 min left one calm stretch at the end of a session room for only one)."""
     max_baseline: int = 3
     """Baseline prompts per session."""
     max_per_day: int = 24
@@ -74,12 +78,22 @@ class PromptConfig:
     """Once ``pattern_clear``, ask at the first letdown only and once between letdowns."""
     pattern_clear: bool = False
     """The stored answers already give a verdict (filled in at session start)."""
+    blurred_s: float = 120.0
+    """A baseline prompt asked less than this before a letdown onset is about that letdown's
+    onset, not the time between (D-MER starts up to 2 min before): its slot in
+    ``max_baseline`` is given back."""
     same_wave_s: float = 60.0
     """A letdown (or felt mark) this close to the previous prompted onset is the same wave
     (a felt mark beside a detection); separate ejections come minutes apart."""
 
     def __post_init__(self) -> None:
-        for name in ("expiry_s", "baseline_gap_s", "baseline_interval_s", "same_wave_s"):
+        for name in (
+            "expiry_s",
+            "baseline_gap_s",
+            "baseline_interval_s",
+            "blurred_s",
+            "same_wave_s",
+        ):
             if not getattr(self, name) > 0:
                 raise ConfigError(f"mood.{name} must be a positive number of seconds", name)
         for name in ("max_baseline", "max_per_day", "asked_today"):
@@ -193,6 +207,7 @@ class PromptScheduler:
         self._last_prompted_onset_s: float | None = None
         self._prompted_before_s: float | None = None  # the one before it (a withdrawal)
         self._last_baseline_s: float | None = None
+        self._given_back = False  # the last baseline prompt's slot was given back
         self._letdown_prompts = 0
         self._snoozed = False
         self._ask_less = False
@@ -231,7 +246,7 @@ class PromptScheduler:
     def _ask(self, kind: str, t_s: float, onset_s: float | None) -> Prompt:
         self._number += 1
         if kind == "baseline":
-            self._last_baseline_s = t_s
+            self._last_baseline_s, self._given_back = t_s, False
         else:
             self._letdown_prompts += 1
         self._open = Prompt(self._number, kind, t_s, t_s + self.config.expiry_s, onset_s)
@@ -279,6 +294,14 @@ class PromptScheduler:
         """
         self._onsets.append(onset_s)
         self._last_onset_s = max(self._onsets)
+        asked = self._last_baseline_s
+        if (
+            asked is not None
+            and not self._given_back
+            and 0 <= onset_s - asked < self.config.blurred_s
+        ):
+            self._baselines -= 1  # unusable between letdowns: another may be asked
+            self._given_back = True
         last = self._last_prompted_onset_s
         if last is not None and abs(onset_s - last) < self.config.same_wave_s:
             return self.tick(t_s)
