@@ -75,3 +75,40 @@ def test_cli_without_annotations_names_the_missing_file(tmp_path: Path, capsys) 
     assert main(["export", str(path)]) == 2
     err = capsys.readouterr().err
     assert err.startswith("letdown: ") and "bare.events.csv" in err and "--detected" in err
+
+
+def test_export_with_mood_rows_is_private_from_creation_and_kept_by_data_delete(
+    tmp_path: Path, capsys
+) -> None:
+    """Mood answers are health data: the export is 0600 whatever the umask, even over an
+    older world-readable export, and stays the parent's copy (not listed for deletion)."""
+    import os
+    import stat
+
+    from letdown_detect.store.files import written_files
+
+    sim = simulate_session(SimConfig(duration_s=120, sample_rate_hz=10, letdowns=1), seed=1)
+    path = write_recording(sim.recording, tmp_path / "moody.csv")
+    moods = pd.DataFrame(
+        {
+            "onset_s": [40.0, 70.0],
+            "duration_s": [None, None],
+            "label": ["letdown", "mood"],
+            "value": [None, 8.0],
+        }
+    )
+    write_events(moods, events_path(path))
+    out = tmp_path / "moody_events.tsv"
+    out.write_text("old export\n")
+    out.chmod(0o644)
+    old_umask = os.umask(0o022)
+    try:
+        assert main(["export", str(path), "-o", str(out)]) == 0
+    finally:
+        os.umask(old_umask)
+    tsv, sidecar = (Path(p) for p in capsys.readouterr().out.split())
+    assert "mood\t" in tsv.read_text() and "8.000" in tsv.read_text()
+    for written in (tsv, sidecar):
+        assert stat.S_IMODE(written.stat().st_mode) == 0o600, written
+    assert str(tsv.resolve()) not in written_files()
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []  # no temp left

@@ -501,4 +501,7 @@ def test_every_report_explains_dmer_and_labels_thresholds_as_ours(db):
             assert "6-14%" in text and "57%" in text
             assert "No validated D-MER questionnaire exists" in text
             assert "ruled out" not in text.lower()
-        assert "doi:10.1016/j.ejogrb.2025.02.051" in to_html(result, START)
+            # the journal version, in the terminal too (a consultant looks it up from there)
+            assert "Prevalence, persistence, and implications" in text
+            assert "European Journal of Obstetrics & Gynecology" in text.replace("&amp;", "&")
+            assert "doi:10.1016/j.ejogrb.2025.02.051" in text

@@ -168,6 +168,50 @@ def test_mood_add_at_a_moment_and_prompts_listing(imported, capsys, monkeypatch)
     assert code == 0 and "letdown at 71 s" in out and "answered answer 5" in out
 
 
+def test_mood_add_and_edit_show_the_help_panel_at_once_for_7_or_hopeless(
+    imported, capsys, monkeypatch
+):
+    """Answered afterwards at the terminal, a strong or hopeless answer gets the same help
+    the page and the live terminal give, at once (not only later in `letdown dmer`)."""
+    from letdown_detect.mood.help import help_for_answer
+
+    db = str(imported)
+    (pid,) = rows(imported, "SELECT id FROM prompts WHERE status = 'expired' ORDER BY id LIMIT 1")[
+        0
+    ]
+    code, _, err = letdown(
+        ["mood", "add", "--db", db, "--prompt", str(pid), "--score", "8"], capsys, monkeypatch
+    )
+    assert code == 0 and "late answer" in err
+    assert help_for_answer(8).text() in err  # the same panel as the other channels
+    assert "tell someone near you" in err and "988" in err and "1-833-852-6262" in err
+
+    code, _, err = letdown(
+        ["mood", "add", "--db", db, "--at", "500", "--score", "2", "--feelings", "hopeless"],
+        capsys,
+        monkeypatch,
+    )
+    assert code == 0 and "You said you feel hopeless" in err and "988" in err
+
+    code, _, err = letdown(
+        ["mood", "add", "--db", db, "--at", "600", "--score", "3"], capsys, monkeypatch
+    )
+    assert code == 0 and "988" not in err and "hopeless" not in err  # a mild answer: no panel
+
+    (calm,) = rows(imported, "SELECT id FROM answers WHERE t_s = 600")[0]
+    code, _, err = letdown(
+        ["mood", "edit", str(calm), "--db", db, "--score", "9"], capsys, monkeypatch
+    )
+    assert code == 0 and "changed from 3/10 to 9/10" in err
+    assert help_for_answer(9).text() in err
+    code, _, err = letdown(
+        ["mood", "edit", str(calm), "--db", db, "--score", "1", "--feelings", "calm"],
+        capsys,
+        monkeypatch,
+    )
+    assert code == 0 and "988" not in err  # corrected down: nothing alarming is shown
+
+
 def test_dmer_report_json_and_private_html(imported, tmp_path, capsys, monkeypatch):
     code, out, _ = letdown(["dmer", "--db", str(imported), "--json"], capsys, monkeypatch)
     report = json.loads(out)

@@ -19,6 +19,7 @@ from letdown_detect.sinks.base import (
     EventStream,
     FeltMarked,
     LetdownDetected,
+    LetdownRetracted,
     SessionInfo,
     SessionStatus,
     SessionSummary,
@@ -276,10 +277,26 @@ def test_hopeless_8_shows_help_with_tel_links_on_one_screen(
         assert min(link_heights) >= 44
         psi = page.locator("#help a", has_text="Postpartum Support International")
         expect(psi).to_contain_text("not a crisis line")
+        assert rows(tmp_path / "letdown.sqlite3", "SELECT score, feelings FROM answers") == [
+            (8, "hopeless")
+        ]
+        # A mis-tap must be undoable while the panel is up: Undo is on screen, on top.
+        undo = page.get_by_role("button", name="Undo")
+        expect(undo).to_be_visible()
+        assert _in_view(page, "#undo") == []
+        assert undo.evaluate(
+            """b => { const r = b.getBoundingClientRect();
+                      return document.elementFromPoint((r.left + r.right) / 2,
+                                                       (r.top + r.bottom) / 2) === b; }"""
+        )
+        assert min(undo.bounding_box()["height"], undo.bounding_box()["width"]) >= 44
+        undo.click(timeout=5000)  # fails if the panel intercepts the tap
+        expect(page.locator("#message")).to_contain_text("taken back", timeout=10000)
+        expect(panel).to_be_hidden()
+        expect(page.locator("#question")).to_contain_text("Letdown detected")  # open again
+        expect(undo).to_be_hidden()
         browser.close()
-    assert rows(tmp_path / "letdown.sqlite3", "SELECT score, feelings FROM answers") == [
-        (8, "hopeless")
-    ]
+    assert rows(tmp_path / "letdown.sqlite3", "SELECT score, feelings FROM answers") == []
     assert sorted(p.name for p in shots.iterdir()) == [
         f"help-{width}x{height}-{scheme}.png",
         f"page-{width}x{height}-{scheme}.png",
@@ -345,3 +362,32 @@ def test_page_says_when_a_question_closed_and_asks_later_about_the_letdown_time(
         )
         expect(page.locator("#message")).to_contain_text("closed at")
         browser.close()
+
+
+def test_page_says_the_question_of_a_rise_taken_back_closed(session, tmp_path):
+    """A bottle bump taken back seconds later: the question vanishes with a reason, and the
+    store keeps it as withdrawn, not unanswered."""
+    from playwright.sync_api import expect, sync_playwright
+
+    bump = Event(61.0, 68.0, 0.5, "weight_g", 2.0)
+    session.t_s = 68.0
+    session.emit(bump)
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=FLAGS)
+        page = browser.new_page(viewport={"width": 360, "height": 640})
+        page.goto(session.mood.mood_url)
+        expect(page.locator("#question")).to_contain_text("Letdown detected", timeout=10000)
+        expect(page.locator("#letdowns")).to_have_text("1")
+        session.t_s = 75.0
+        taken_back = Event(61.0, 68.0, 0.5, "weight_g", 2.0, end_s=75.0, label="retracted")
+        session.stream.publish(LetdownRetracted(75.0, 1, taken_back))
+        session.settle()
+        expect(page.locator("#message")).to_contain_text(
+            "closed: that rise was not a letdown after all", timeout=10000
+        )
+        expect(page.locator("#question")).to_contain_text("No question right now")
+        expect(page.locator("#letdowns")).to_have_text("0")
+        browser.close()
+    assert rows(tmp_path / "letdown.sqlite3", "SELECT number, status FROM prompts") == [
+        (1, "withdrawn")
+    ]

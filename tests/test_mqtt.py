@@ -250,6 +250,56 @@ def test_state_and_letdowns_arrive_as_json_without_mood(broker):
     assert "mood" not in everything and "felt" not in everything
 
 
+def test_mood_questions_are_published_for_the_phone_only_when_opted_in(broker):
+    """With include_mood, each question (between letdowns too) becomes a ``mood_check``
+    event an automation can push to a phone; without it, nothing about mood is sent."""
+    from letdown_detect.mood.prompt import BASELINE_QUESTION, Prompt
+    from letdown_detect.sinks.base import PromptOpened
+
+    page = "http://192.168.1.20:8765/?token=T0K"
+    baseline = PromptOpened(240.0, Prompt(2, "baseline", 240.0, 420.0))
+    quiet = sink_for(broker, base_topic="quiet")
+    asking = sink_for(broker, base_topic="asking", include_mood=True, mood_url=page)
+    sub = Subscriber(broker.port, "#")
+
+    async def main() -> None:
+        for sink in (quiet, asking):
+            await sink.start(SESSION)
+        await wait(sub, lambda s: "online" in s.on("quiet/status") + s.on("asking/status"))
+        for sink in (quiet, asking):
+            await sink.on_prompt_opened(baseline)
+            await on_event(sink, letdown(300.0))
+        await wait(sub, lambda s: len(s.on("asking/event")) == 2 and s.on("quiet/event"))
+        for sink in (quiet, asking):
+            await sink.stop(SUMMARY)
+
+    asyncio.run(main())
+    sub.close()
+    check, detected = sub.on("asking/event")
+    assert check == {
+        "event_type": "mood_check",
+        "number": 2,
+        "kind": "baseline",
+        "question": BASELINE_QUESTION,
+        "session_id": "mqtt01",
+        "utc": "2026-01-05T07:34:00+00:00",
+        "expires_utc": "2026-01-05T07:37:00+00:00",
+        "url": page,
+    }
+    assert detected["event_type"] == "letdown"
+    config = json.loads(
+        next(m.payload for m in sub.messages if m.topic.endswith("/asking/letdown/config"))
+    )
+    assert "mood_check" in config["event_types"]  # Home Assistant accepts the new event
+    quiet_text = " ".join(
+        m.payload.decode()
+        for m in sub.messages
+        if m.topic.startswith("quiet") or "/quiet/" in m.topic
+    ).lower()
+    assert [e["event_type"] for e in sub.on("quiet/event")] == ["letdown"]
+    assert "mood" not in quiet_text and "unpleasant" not in quiet_text
+
+
 def test_lost_broker_never_stops_the_session_and_it_reconnects(broker):
     sink = sink_for(broker)
     before = Subscriber(broker.port, "letdown/#")

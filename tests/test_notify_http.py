@@ -239,6 +239,97 @@ def test_mood_question_and_answer_buttons_only_when_opted_in(endpoint):
     ]
 
 
+def scheduled_session(answer_score: int = 9) -> list:
+    """A session's events in order, with the prompts the real scheduler asks: letdown 1
+    (onset 60 s), its question answered ``answer_score``/10 with "hopeless" ticked, then
+    calm until 700 s (questions between letdowns at 240 s and 540 s)."""
+    from letdown_detect.mood.prompt import PromptScheduler
+    from letdown_detect.sinks.base import AnswerGiven, PromptOpened
+
+    scheduler = PromptScheduler()
+    first = letdown(65.0)
+    out: list = [LetdownDetected(65.0, 1, first)]
+    out += [PromptOpened(p.asked_s, p) for p in scheduler.on_letdown(60.0, 65.0)]
+    scheduler.answer(1, 80.0)
+    out.append(AnswerGiven(80.0, answer_score, "page", "answered", "saved", 1, ("hopeless",)))
+    for t_s in range(81, 700):
+        out += [
+            PromptOpened(p.asked_s, p) for p in scheduler.tick(float(t_s)) if p.status == "open"
+        ]
+    return out
+
+
+def drive_events(sink: Sink, events: list) -> None:
+    """Run a session by hand through each event's own hook, as a live session does."""
+
+    async def main() -> None:
+        await sink.start(SessionInfo("test01", START, "hand-driven"))
+        for event in events:
+            await getattr(sink, event.hook)(event)
+        await sink.stop(SessionSummary(700.0, (), 50.0, 60.0, None))
+
+    asyncio.run(main())
+
+
+def test_questions_between_letdowns_are_pushed_like_letdown_questions_when_opted_in(endpoint):
+    """With include_mood, a baseline question reaches the phone with the page's link and
+    one-tap answers, exactly as a letdown's does; an answer never leaves the computer."""
+    events = scheduled_session()
+    assert [e.prompt.kind for e in events if e.hook == "on_prompt_opened"] == [
+        "letdown",
+        "baseline",
+        "baseline",
+    ]
+    sink = NotifySink(
+        [f"json://127.0.0.1:{endpoint.port}/hook", f"ntfy://127.0.0.1:{endpoint.port}/pump"],
+        mood_url=MOOD_URL,
+        include_mood=True,
+    )
+    drive_events(sink, events)
+    posts = endpoint.accepted("/hook")
+    assert [p["body"]["title"] for p in posts] == ["Letdown detected", "Mood check", "Mood check"]
+    check = posts[1]["body"]["message"]
+    assert f"{BASELINE_QUESTION}: {MOOD_URL}" in check
+    assert f"Asked at {local_clock(240.0)[:5]}, between letdowns." in check
+    ntfy = [r for r in endpoint.accepted() if r["body"].get("topic") == "pump"]
+    assert len(ntfy) == 3
+    assert unquote(ntfy[1]["headers"]["x-click"]) == MOOD_URL
+    assert unquote(ntfy[1]["headers"]["x-actions"]).split("; ") == [
+        f"http, {label}, http://192.168.1.20:8765/answer?token=T0K&score={score}, "
+        "method=POST, clear=true"
+        for label, score in (("No", 0), ("Mild", 3), ("Strong", 7))
+    ]
+    for request in endpoint.requests:  # the 9/10 and "hopeless" stay on this computer
+        text = unquote(json.dumps(request))
+        assert "hopeless" not in text and "9/10" not in text and "saved" not in text
+
+
+def test_questions_between_letdowns_keep_the_interval_and_the_link_rules(endpoint):
+    # Not opted in: only the letdown, and no question anywhere.
+    drive_events(
+        NotifySink([f"json://127.0.0.1:{endpoint.port}/off"], mood_page=True), scheduled_session()
+    )
+    (only,) = endpoint.accepted("/off")
+    assert only["body"]["title"] == "Letdown detected" and "unpleasant" not in json.dumps(only)
+    # Opted in, but no link allowed (or a page on 127.0.0.1): the question says where the
+    # page is, with nothing to fetch; a 400 s interval holds back the question at 540 s.
+    drive_events(
+        NotifySink(
+            [f"json://127.0.0.1:{endpoint.port}/nolink"],
+            include_mood=True,
+            mood_page=True,
+            min_interval_s=400.0,
+        ),
+        scheduled_session(),
+    )
+    posts = endpoint.accepted("/nolink")
+    assert [p["body"]["title"] for p in posts] == ["Letdown detected", "Mood check"]
+    check = posts[1]["body"]["message"]
+    assert check.splitlines()[0] == BASELINE_QUESTION
+    assert check.splitlines()[-1] == "Open the mood page on this computer."
+    assert re.findall(r"\w+://", unquote(json.dumps(posts))) == []
+
+
 def test_terminal_bell_rings_with_each_notification():
     main_fd, terminal_fd = os.openpty()
     with open(terminal_fd, "w") as terminal:

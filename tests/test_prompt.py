@@ -46,7 +46,7 @@ def test_baseline_prompts_wait_3_min_after_a_letdown_and_are_spaced_and_capped()
     assert len(baseline) == PromptConfig().max_baseline == 3
     assert baseline[0].asked_s >= 55.0 + 180
     gaps = [b.asked_s - a.asked_s for a, b in itertools.pairwise(baseline)]
-    assert all(g >= 300 for g in gaps)
+    assert all(g >= PromptConfig().baseline_interval_s == 180 for g in gaps)
 
 
 def test_no_baseline_prompt_within_3_min_of_any_letdown_onset():
@@ -247,3 +247,77 @@ def test_baseline_prompts_reach_the_listeners_like_letdown_prompts():
     opened = [(p.kind, p.question) for p in seen if p.status == "open"]
     assert opened[0][0] == "letdown" and opened[1][0] == "baseline"
     assert "last minute or two" in opened[1][1]
+
+
+def test_a_rise_taken_back_withdraws_its_question_and_spares_the_first_letdown_one():
+    """first_letdown_only: a retracted rise must not use up the one question of the session."""
+    s = PromptScheduler(PromptConfig(first_letdown_only=True))
+    assert [p.kind for p in s.on_letdown(60.0, 66.0)] == ["letdown"]
+    (withdrawn,) = s.withdraw(60.0)  # 8 s later the rise collapsed: not a letdown
+    assert (withdrawn.number, withdrawn.status) == (1, "withdrawn")
+    assert s.open is None
+    (asked,) = s.on_letdown(130.0, 136.0)  # the real first letdown is asked about
+    assert (asked.kind, asked.letdown_onset_s, asked.status) == ("letdown", 130.0, "open")
+    s.answer(asked.number, 150.0)
+    assert s.on_letdown(400.0, 405.0) == []  # and only it
+
+
+def test_a_withdrawn_question_does_not_count_toward_the_daily_cap():
+    s = PromptScheduler(PromptConfig(max_per_day=2, asked_today=1))
+    s.on_letdown(60.0, 66.0)
+    s.withdraw(60.0)
+    assert [p.kind for p in s.on_letdown(130.0, 136.0)] == ["letdown"]  # the one left today
+    s.answer(2, 150.0)
+    assert s.on_letdown(400.0, 405.0) == [] and s.tick(1000.0) == []  # now the cap is reached
+
+
+def test_baseline_prompts_wait_only_for_real_letdowns_and_an_answered_rise_frees_first_only():
+    s = PromptScheduler(PromptConfig(first_letdown_only=True))
+    s.on_letdown(60.0, 66.0)
+    s.answer(1, 70.0)  # answered before the rise was taken back: the answer stays
+    assert s.withdraw(60.0) == []  # nothing open to withdraw
+    # 140 s after the rise, but it was no letdown: the wait is counted from the start
+    assert [p.kind for p in s.tick(200.0)] == ["baseline"]
+    assert [p.kind for p in s.on_letdown(230.0, 236.0) if p.status == "open"] == ["letdown"]
+
+
+def test_an_undone_answer_does_not_reopen_the_question_of_a_rise_taken_back():
+    from datetime import datetime, timezone
+
+    from letdown_detect.mood.tracker import MoodTracker
+
+    class Writer:
+        def submit(self, op, now_s, **kw):
+            pass
+
+    tracker = MoodTracker("s", datetime(2026, 1, 5, tzinfo=timezone.utc), Writer())
+    tracker.letdown(60.0, 66.0)
+    tracker.answer(68.0, 9, ("dread",))
+    tracker.withdraw(60.0, 70.0)
+    assert tracker.undo(72.0) == "Answer taken back."
+    assert tracker.open is None and tracker.prompts[1].status == "expired"
+
+
+def test_the_live_session_that_got_one_baseline_question_now_gets_two_usable_ones():
+    """`letdown live --speed 50 --duration 900 --seed 5`: letdowns at 0:40, 3:34, 5:47 and
+    7:16 (onsets), then calm. Under 5-min spacing only one question fitted the calm end."""
+    onsets = [39.8, 214.1, 347.1, 436.5]
+    assert _usable_baselines(onsets, 900.0, answer_letdowns=True) == 2
+    assert _usable_baselines(onsets, 900.0, answer_letdowns=False) == 2
+
+
+def test_a_baseline_question_a_letdown_followed_within_2_min_gives_its_slot_back():
+    """Such an answer is about that letdown's onset (D-MER starts up to 2 min before), so it
+    is no baseline; max_baseline counts only questions that can serve as one."""
+    s = PromptScheduler(PromptConfig(max_baseline=1))
+    s.on_letdown(0.0, 8.0)
+    s.answer(1, 20.0)
+    assert [p.kind for p in s.tick(180.0)] == ["baseline"]
+    s.answer(2, 200.0)
+    s.on_letdown(250.0, 258.0)  # 70 s after the baseline question
+    s.answer(3, 270.0)
+    assert [p.kind for p in s.tick(430.0)] == ["baseline"]  # the slot came back
+    s.answer(4, 450.0)
+    s.on_letdown(700.0, 708.0)  # 270 s later: that one was a real baseline
+    s.answer(5, 720.0)
+    assert s.tick(1200.0) == []

@@ -297,3 +297,137 @@ def test_live_session_with_the_live_options_lands_prompts_and_diary_answers(tmp_
     )
     assert [tuple(a)[:2] for a in answers] == [(5, "diary")]
     assert answers[0]["letdown_onset_s"] == pytest.approx(onsets[0])
+
+
+class MoodRun:
+    """A mood sink and a store sink on one store, driven by hand in session time."""
+
+    def __init__(self, db, **config) -> None:
+        from letdown_detect.clock import SessionTime, VirtualClock
+        from letdown_detect.mood.prompt import PromptConfig
+        from letdown_detect.mood.sink import MoodSink
+        from letdown_detect.sinks.base import EventStream
+        from letdown_detect.store.store_sink import StoreWorker
+
+        self.clock = VirtualClock(START)
+        time = SessionTime(self.clock)
+        time.start(0.0)
+        self.published: list = []
+        stream = EventStream()
+        stream.subscribe(self.published.append)
+        writer = StoreWorker(StoreWriter(db))
+        self.mood = MoodSink(writer, PromptConfig(**config), port=None, stream=stream, time=time)
+        self.sinks = [StoreSink(writer), self.mood]
+
+    def at(self, t_s: float) -> None:
+        self.clock.advance(t_s - self.clock.monotonic())
+
+    def run(self, *steps) -> None:
+        """Each step: an Event (detected or retracted) or a callable, at its own time."""
+
+        async def main() -> None:
+            for sink in self.sinks:
+                await sink.start(session_info())
+            for step in steps:
+                if isinstance(step, Event):
+                    self.at(step.detected_s if step.label == "letdown" else step.end_s)
+                    for sink in self.sinks:
+                        await on_event(sink, step)
+                else:
+                    step()
+            self.at(600.0)
+            for sink in self.sinks:
+                await sink.stop(SessionSummary(600.0, (), 40.0, None, None))
+
+        asyncio.run(main())
+
+
+def rise(onset: float, retracted: bool = False) -> Event:
+    """A rise detected 6 s after ``onset``; retracted 6 s after that."""
+    label, end = ("retracted", onset + 12.0) if retracted else ("letdown", None)
+    return Event(onset, onset + 6.0, 0.6, "weight_g", 1.2, end_s=end, label=label)
+
+
+def test_a_rise_taken_back_withdraws_its_question_in_the_store_and_on_the_stream(tmp_path):
+    """With first_letdown_only, a bottle bump at 1:00 must not use up the session's question:
+    it closes as withdrawn (not unanswered), the real first letdown is asked, and neither
+    the report nor tomorrow's daily cap counts the withdrawn question."""
+    from letdown_detect.mood.history import burden_options, load_sessions
+    from letdown_detect.mood.prompt import prompt_line
+    from letdown_detect.sinks.base import PromptExpired
+
+    db = tmp_path / "w.sqlite3"
+    run = MoodRun(db, first_letdown_only=True)
+    seen: dict = {}
+    run.run(
+        rise(60.0),
+        rise(60.0, retracted=True),
+        lambda: seen.update(state=run.mood.state()),
+        rise(130.0),
+        lambda: (run.at(150.0), run.mood.submit_answer(5, "dread")),
+    )
+    assert seen["state"]["prompt"] is None and seen["state"]["withdrawn"] == [1]
+    (closed,) = [e for e in run.published if isinstance(e, PromptExpired)]
+    assert closed.prompt.number == 1 and closed.prompt.status == "withdrawn"
+    assert "withdrawn" in prompt_line(closed.prompt) and "unanswered" not in prompt_line(
+        closed.prompt
+    )
+    with Store(db) as store:
+        prompts = [
+            tuple(r)
+            for r in store.query(
+                "SELECT number, kind, letdown_onset_s, status FROM prompts ORDER BY number"
+            )
+        ]
+        (mood,) = load_sessions(store)
+    assert prompts == [(1, "letdown", 60.0, "withdrawn"), (2, "letdown", 130.0, "answered")]
+    assert mood.letdown_onsets_s == (130.0,)
+    assert (mood.unanswered_letdown_prompts, mood.unanswered_baseline_prompts) == (0, 0)
+    options = burden_options({}, db, START.replace(hour=9))
+    assert options["asked_today"] == 1  # the withdrawn question is not counted
+
+
+def test_an_answer_given_before_its_rise_was_taken_back_stays_stored(tmp_path):
+    db = tmp_path / "a.sqlite3"
+    run = MoodRun(db)
+    run.run(
+        rise(300.0),
+        lambda: (run.at(308.0), run.mood.submit_answer(8, "dread")),
+        rise(300.0, retracted=True),
+    )
+    with Store(db) as store:
+        rows = store.query(
+            "SELECT a.score, a.feelings, p.status, p.letdown_onset_s FROM answers a"
+            " JOIN prompts p ON p.id = a.prompt_id"
+        )
+    assert [tuple(r) for r in rows] == [(8, "dread", "answered", 300.0)]
+
+
+def test_version_2_database_gains_withdrawn_prompts_and_keeps_answers_linked(tmp_path):
+    db = tmp_path / "v2.sqlite3"
+    conn = sqlite3.connect(db)
+    migrate(conn, db, MIGRATIONS[:2])  # a database written before withdrawals existed
+    conn.execute("PRAGMA foreign_keys = ON")
+    conn.execute("INSERT INTO sessions (id, start_utc, kind) VALUES ('s', '2026-01-05', 'pumping')")
+    conn.execute(
+        "INSERT INTO prompts (id, session_id, number, kind, letdown_onset_s, asked_s, expires_s,"
+        " status) VALUES (7, 's', 1, 'letdown', 60, 66, 246, 'answered')"
+    )
+    conn.execute(
+        "INSERT INTO answers (session_id, prompt_id, t_s, answered_utc, score, channel)"
+        " VALUES ('s', 7, 70, '2026-01-05T00:01:10', 4, 'page')"
+    )
+    conn.commit()
+    conn.close()
+    with Store(db) as store:
+        assert store.query("PRAGMA user_version")[0][0] == len(MIGRATIONS) == 3
+        assert [tuple(r) for r in store.query("SELECT prompt_id, score FROM answers")] == [(7, 4)]
+        store.add_prompt("s", 2, "letdown", 130.0, 310.0, 124.0, status="withdrawn")
+        assert [tuple(r) for r in store.query("SELECT number, status FROM prompts")] == [
+            (1, "answered"),
+            (2, "withdrawn"),
+        ]
+        assert store.query("PRAGMA foreign_keys")[0][0] == 1
+        assert store.query("PRAGMA foreign_key_check") == []
+        store.delete_session("s")  # the rebuilt table still cascades
+        assert store.query("SELECT COUNT(*) FROM prompts")[0][0] == 0

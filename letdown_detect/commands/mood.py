@@ -87,6 +87,17 @@ def _session(store: Store, db: Path, wanted: str) -> sqlite3.Row:
     return rows[0]
 
 
+def _show_help(score: int, feelings: tuple[str, ...]) -> None:
+    """The help panel on stderr at once, as the page and the terminal show it (7+ or hopeless)."""
+    import sys
+
+    from ..mood.help import configured_country, help_for_answer
+
+    panel = help_for_answer(score, feelings, configured_country())
+    if panel is not None:
+        print(panel.text(), file=sys.stderr)
+
+
 def run_add(args: argparse.Namespace) -> int:
     """Store the answer; says on stderr how it was kept."""
     import sys
@@ -108,6 +119,7 @@ def run_add(args: argparse.Namespace) -> int:
                 f"letdown: answer {score}/10 stored for session {session['id']} at {args.at:g} s",
                 file=sys.stderr,
             )
+            _show_help(score, feelings)
             return 0
         rows = store.query(
             "SELECT p.*, s.start_utc, s.end_utc, (SELECT score FROM answers a WHERE a.prompt_id"
@@ -126,7 +138,8 @@ def run_add(args: argparse.Namespace) -> int:
             )
         elapsed_s = (now - parse_utc(p["start_utc"])).total_seconds()
         asked = parse_utc(p["start_utc"]) + timedelta(seconds=p["asked_s"])
-        late = p["end_utc"] is not None or p["status"] == "expired" or elapsed_s >= p["expires_s"]
+        closed = p["status"] in ("expired", "withdrawn")
+        late = p["end_utc"] is not None or closed or elapsed_s >= p["expires_s"]
         store.add_answer(
             p["session_id"],
             p["asked_s"] if late else elapsed_s,
@@ -146,6 +159,7 @@ def run_add(args: argparse.Namespace) -> int:
         )
     else:
         print(f"letdown: prompt {args.prompt} answered ({score}/10)", file=sys.stderr)
+    _show_help(score, feelings)
     return 0
 
 
@@ -232,6 +246,7 @@ def run_edit(args: argparse.Namespace) -> int:
         f"letdown: answer {args.answer} changed from {old['score']}/10 to {score}/10",
         file=sys.stderr,
     )
+    _show_help(score, feelings)
     return 0
 
 

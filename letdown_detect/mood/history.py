@@ -30,7 +30,9 @@ def load_sessions(store: Store, since: datetime | None = None) -> list[SessionMo
         onsets = tuple(
             r["onset_s"]
             for r in store.query(
-                "SELECT onset_s FROM events WHERE session_id = ? ORDER BY onset_s", (s["id"],)
+                "SELECT onset_s FROM events WHERE session_id = ? AND label != 'retracted'"
+                " ORDER BY onset_s",
+                (s["id"],),
             )
         )
         answers = tuple(
@@ -53,7 +55,7 @@ def load_sessions(store: Store, since: datetime | None = None) -> list[SessionMo
             r["kind"]: r["n"]
             for r in store.query(
                 "SELECT kind, COUNT(*) AS n FROM prompts"
-                " WHERE session_id = ? AND status != 'answered' GROUP BY kind",
+                " WHERE session_id = ? AND status NOT IN ('answered', 'withdrawn') GROUP BY kind",
                 (s["id"],),
             )
         }
@@ -99,7 +101,8 @@ def burden_options(settings: dict[str, Any], db: Path, now_utc: datetime) -> dic
             ):
                 start = parse_utc(s["start_utc"])
                 for p in store.query(
-                    "SELECT asked_s FROM prompts WHERE session_id = ?", (s["id"],)
+                    "SELECT asked_s FROM prompts WHERE session_id = ? AND status != 'withdrawn'",
+                    (s["id"],),
                 ):
                     asked += start + timedelta(seconds=p["asked_s"]) >= day
             verdict = analyze(load_sessions(store, now_utc - timedelta(days=28))).verdict

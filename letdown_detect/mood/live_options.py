@@ -8,7 +8,7 @@ config file sets the prompt timing and the page defaults::
     [mood]
     expiry_s = 600            # an unanswered prompt closes after 10 min
     baseline_gap_s = 180      # baseline prompts wait 3 min after a letdown onset
-    baseline_interval_s = 300 # and come at most every 5 min
+    baseline_interval_s = 180 # and come at most every 3 min
     max_baseline = 3          # per session
     port = 0                  # 0 = any free port
     lan = false               # true: phones on the same network may open the page

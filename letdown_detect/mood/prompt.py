@@ -6,12 +6,19 @@ follows the physiology of D-MER (Heise & Wiessinger 2011; Cappenberg et al.
 within 1-5 minutes, so the letdown prompt asks about "the last minute or two"
 and stays open only a few minutes (:attr:`PromptConfig.expiry_s`), and baseline
 prompts wait until at least 3 minutes after the last letdown onset. Baseline
-prompts are spaced from each other, not from letdown prompts, so a 15-20
-minute session with letdowns every 3-4 minutes still gets two of them.
+prompts are spaced 3 minutes from each other, not from letdown prompts, and one
+that a letdown followed within 2 minutes (about that letdown, not the time
+between) gives its slot back, so a 15-20 minute session with letdowns every 2-4
+minutes usually gets two usable ones (82% of simulated sessions with the live
+detector, ``benchmarks/bench_prompts.py``).
 
 Burden controls (all in ``[mood]``): a daily cap over every session, "first
 letdown only", snooze for the rest of a session, and asking less once the
 stored answers already give a verdict (``pattern_clear``).
+
+A rise taken back (retracted: not a letdown) withdraws its open question: it
+closes as ``withdrawn``, not unanswered, and counts neither toward the daily
+cap nor as the session's first letdown.
 """
 
 from __future__ import annotations
@@ -55,9 +62,10 @@ class PromptConfig:
     question is about the last minute or two, so a later answer would be recall."""
     baseline_gap_s: float = 180.0
     """A baseline prompt waits at least this long after the last letdown onset."""
-    baseline_interval_s: float = 300.0
+    baseline_interval_s: float = 180.0
     """At most one baseline prompt per this interval, counted from the last baseline prompt
-    (letdown prompts do not push it back, or a session with letdowns every 3-4 min gets none)."""
+    (letdown prompts do not push it back, or a session with letdowns every 3-4 min gets none;
+    5 min left one calm stretch at the end of a session room for only one)."""
     max_baseline: int = 3
     """Baseline prompts per session."""
     max_per_day: int = 24
@@ -70,12 +78,22 @@ class PromptConfig:
     """Once ``pattern_clear``, ask at the first letdown only and once between letdowns."""
     pattern_clear: bool = False
     """The stored answers already give a verdict (filled in at session start)."""
+    blurred_s: float = 120.0
+    """A baseline prompt asked less than this before a letdown onset is about that letdown's
+    onset, not the time between (D-MER starts up to 2 min before): its slot in
+    ``max_baseline`` is given back."""
     same_wave_s: float = 60.0
     """A letdown (or felt mark) this close to the previous prompted onset is the same wave
     (a felt mark beside a detection); separate ejections come minutes apart."""
 
     def __post_init__(self) -> None:
-        for name in ("expiry_s", "baseline_gap_s", "baseline_interval_s", "same_wave_s"):
+        for name in (
+            "expiry_s",
+            "baseline_gap_s",
+            "baseline_interval_s",
+            "blurred_s",
+            "same_wave_s",
+        ):
             if not getattr(self, name) > 0:
                 raise ConfigError(f"mood.{name} must be a positive number of seconds", name)
         for name in ("max_baseline", "max_per_day", "asked_today"):
@@ -109,7 +127,7 @@ class Prompt:
     letdown_onset_s: float | None = None
     """Onset of the letdown it pairs with, s; ``None`` for baseline."""
     status: str = "open"
-    """``open``, ``answered`` or ``expired``."""
+    """``open``, ``answered``, ``expired`` or ``withdrawn`` (its rise was not a letdown)."""
 
     @property
     def question(self) -> str:
@@ -144,8 +162,15 @@ def prompt_line(prompt: Prompt, keys: str = "type 0-10 and any feelings, e.g. 6 
     """
     if prompt.status == "open":
         return f"Mood check #{prompt.number}: {prompt.question} ({keys})"
-    done = "answered" if prompt.status == "answered" else "closed unanswered"
-    return f"Mood check #{prompt.number} {done}."
+    return f"Mood check #{prompt.number} {CLOSED_WORDS.get(prompt.status, 'closed unanswered')}."
+
+
+#: How a closed question is described, by its status.
+CLOSED_WORDS = {
+    "answered": "answered",
+    "expired": "closed unanswered",
+    "withdrawn": "withdrawn: that rise was not a letdown after all",
+}
 
 
 class PromptClosedError(Exception):
@@ -175,10 +200,14 @@ class PromptScheduler:
         """Forget every prompt (a new session)."""
         self._open: Prompt | None = None
         self._number = 0
+        self._withdrawn = 0
+        self._onsets: list[float] = []  # letdown onsets seen, s (a retracted one is removed)
         self._baselines = 0
         self._last_onset_s: float | None = None
         self._last_prompted_onset_s: float | None = None
+        self._prompted_before_s: float | None = None  # the one before it (a withdrawal)
         self._last_baseline_s: float | None = None
+        self._given_back = False  # the last baseline prompt's slot was given back
         self._letdown_prompts = 0
         self._snoozed = False
         self._ask_less = False
@@ -206,7 +235,8 @@ class PromptScheduler:
     def _allowed(self) -> bool:
         """Whether a new prompt may open (snooze and the daily cap)."""
         cap = self.config.max_per_day
-        return not self._snoozed and (cap == 0 or self.config.asked_today + self._number < cap)
+        asked = self._number - self._withdrawn
+        return not self._snoozed and (cap == 0 or self.config.asked_today + asked < cap)
 
     @property
     def open(self) -> Prompt | None:
@@ -216,7 +246,7 @@ class PromptScheduler:
     def _ask(self, kind: str, t_s: float, onset_s: float | None) -> Prompt:
         self._number += 1
         if kind == "baseline":
-            self._last_baseline_s = t_s
+            self._last_baseline_s, self._given_back = t_s, False
         else:
             self._letdown_prompts += 1
         self._open = Prompt(self._number, kind, t_s, t_s + self.config.expiry_s, onset_s)
@@ -262,8 +292,16 @@ class PromptScheduler:
         Returns:
             Prompts whose state changed (expired, then the new letdown prompt).
         """
-        if self._last_onset_s is None or onset_s > self._last_onset_s:
-            self._last_onset_s = onset_s
+        self._onsets.append(onset_s)
+        self._last_onset_s = max(self._onsets)
+        asked = self._last_baseline_s
+        if (
+            asked is not None
+            and not self._given_back
+            and 0 <= onset_s - asked < self.config.blurred_s
+        ):
+            self._baselines -= 1  # unusable between letdowns: another may be asked
+            self._given_back = True
         last = self._last_prompted_onset_s
         if last is not None and abs(onset_s - last) < self.config.same_wave_s:
             return self.tick(t_s)
@@ -274,9 +312,35 @@ class PromptScheduler:
                 changed += self._expire()
             return changed
         changed += self._expire()
+        self._prompted_before_s = self._last_prompted_onset_s
         self._last_prompted_onset_s = onset_s
         changed.append(self._ask("letdown", t_s, onset_s))
         return changed
+
+    def withdraw(self, onset_s: float) -> list[Prompt]:
+        """The rise with onset ``onset_s`` (s) was taken back: it was not a letdown.
+
+        Its question, if it was the latest letdown question, no longer counts as the
+        session's first letdown (an answer already given stays stored); if still open it
+        closes as ``withdrawn`` and does not count toward the daily cap. Baseline
+        prompts then wait only for real letdowns.
+
+        Returns:
+            The withdrawn prompt, or nothing (not asked, or no longer open).
+        """
+        if onset_s in self._onsets:
+            self._onsets.remove(onset_s)
+        self._last_onset_s = max(self._onsets, default=None)
+        if self._last_prompted_onset_s != onset_s:
+            return []  # not asked about (same wave, cap, first only) or long closed
+        self._letdown_prompts -= 1
+        self._last_prompted_onset_s = self._prompted_before_s
+        prompt = self._open
+        if prompt is None or prompt.kind != "letdown" or prompt.letdown_onset_s != onset_s:
+            return []
+        self._withdrawn += 1
+        self._open = None
+        return [replace(prompt, status="withdrawn")]
 
     def answer(self, number: int, t_s: float) -> Prompt:
         """Close prompt ``number`` as answered at ``t_s``.
@@ -301,6 +365,8 @@ class PromptScheduler:
         """
         if self._open is not None or t_s >= prompt.expires_s or self._snoozed:
             return None
+        if prompt.kind == "letdown" and prompt.letdown_onset_s not in self._onsets:
+            return None  # its rise was taken back meanwhile
         self._open = replace(prompt, status="open")
         return self._open
 

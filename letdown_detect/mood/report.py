@@ -46,14 +46,18 @@ OURS = (
     "No validated D-MER questionnaire exists: every threshold in this report is ours, "
     "chosen to describe your answers, not a clinical cut-off."
 )
+#: The study behind the prevalence, first-letdown and pumping figures (cited everywhere from here).
+CAPPENBERG_2025 = (
+    "Cappenberg R, Garcia Garcia J, Happle C, Zychlinsky Scharff A. Dysphoric Milk Ejection "
+    "Reflex: Prevalence, persistence, and implications. European Journal of Obstetrics & "
+    "Gynecology and Reproductive Biology 2025. doi:10.1016/j.ejogrb.2025.02.051."
+)
 LITERATURE = (
     "Heise AM, Wiessinger D. Dysphoric milk ejection reflex: a case report. "
     "International Breastfeeding Journal 2011;6:6.",
     "Ureño TL, Berry-Cabán CS, Adams A, et al. Dysphoric milk ejection reflex: a descriptive "
     "study. Breastfeeding Medicine 2019;14(9):666-673.",
-    "Cappenberg R, Garcia Garcia J, Happle C, Zychlinsky Scharff A. Dysphoric Milk Ejection "
-    "Reflex: Prevalence, persistence, and implications. European Journal of Obstetrics & "
-    "Gynecology and Reproductive Biology 2025. doi:10.1016/j.ejogrb.2025.02.051.",
+    CAPPENBERG_2025,
     "Nguyen L, Stokes S, Alsup K, Allen J, Zahler-Miller C. Dysphoric milk ejection reflex: "
     "characteristics, risk factors, and its association with depression scores and "
     "breastfeeding self-efficacy. Breastfeeding Medicine 2024;19(6):467-475. "
@@ -263,7 +267,8 @@ def to_text(result: DmerResult, country: str | None = None) -> str:
         lines += [help_lines(country), ""]
     if history:
         lines += [history, help_lines(country), ""]
-    lines += [ABOUT_DMER, "", OURS, "", NOT_A_DIAGNOSIS]
+    lines += [ABOUT_DMER, "", OURS, "", NOT_A_DIAGNOSIS, "", "Where they come from:"]
+    lines += [f"- {ref}" for ref in LITERATURE]
     return "\n".join(lines)
 
 

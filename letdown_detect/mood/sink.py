@@ -78,6 +78,7 @@ class MoodSink(Sink):
         self._seen: set[tuple[str, float]] = set()
         self._letdowns: dict[int, float] = {}
         self._felt: list[float] = []
+        self._withdrawn: list[int] = []  # prompts whose rise was taken back (the page says so)
         self._server = None if port is None else MoodServer(self, self.token, port, lan)
         self.mood_url: str | None = None if self._server is None else self._server.url
         """The page URL with its token, known once built (for notification links)."""
@@ -108,7 +109,9 @@ class MoodSink(Sink):
     def _prompt_changed(self, prompt: Prompt) -> None:
         if prompt.status == "open":
             self.stream.publish(PromptOpened(prompt.asked_s, prompt))
-        elif prompt.status == "expired":
+        elif prompt.status in ("expired", "withdrawn"):
+            if prompt.status == "withdrawn":
+                self._withdrawn.append(prompt.number)
             self.stream.publish(PromptExpired(self._now_s(), prompt))
 
     def _ask(self, event: Event) -> None:
@@ -124,8 +127,10 @@ class MoodSink(Sink):
         self._ask(e.event)
 
     async def on_letdown_retracted(self, e: LetdownRetracted) -> None:
-        """The page stops listing a retracted rise."""
+        """A rise taken back: the page stops listing it and its open question is withdrawn."""
         self._letdowns.pop(e.number, None)
+        if self.tracker is not None:
+            self.tracker.withdraw(e.event.onset_s, e.t_s)
 
     async def on_felt_marked(self, e: FeltMarked) -> None:
         """A felt letdown: ask the letdown question."""
@@ -228,4 +233,5 @@ class MoodSink(Sink):
                 "expires_s": prompt.expires_s,
             },
             "feelings": list(FEELINGS),
+            "withdrawn": list(self._withdrawn),
         }

@@ -106,6 +106,12 @@ class MoodTracker:
         self._diary(t_s)
         self._record(self.scheduler.on_letdown(onset_s, t_s))
 
+    def withdraw(self, onset_s: float, t_s: float) -> None:
+        """The rise with onset ``onset_s`` was taken back at ``t_s`` (s): its open question
+        closes as withdrawn (an answer already given stays stored)."""
+        self._diary(t_s)
+        self._record(self.scheduler.withdraw(onset_s))
+
     def tick(self, t_s: float) -> None:
         """Session time moved to ``t_s`` (s): diary answers, expiry, baseline prompts."""
         self._diary(t_s)

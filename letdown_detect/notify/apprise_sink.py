@@ -14,7 +14,10 @@ The mood page's link goes into a message only when the composition root
 passes ``mood_url`` (the page is on the LAN and ``[notify] include_link`` is
 true); otherwise a running page is mentioned as "open the mood page on this
 computer". A "Letdown detected" whose rise is retracted is followed by
-"Letdown N taken back".
+"Letdown N taken back". With ``include_mood`` the question asked between
+letdowns (a baseline prompt) is sent too, as "Mood check": the question and
+the way to the page, never an answer (a letdown's question rides in its
+"Letdown detected").
 """
 
 from __future__ import annotations
@@ -29,9 +32,22 @@ from dataclasses import dataclass
 from typing import TextIO
 
 from ..clock import Clock, SystemClock
-from ..sinks.base import LetdownDetected, LetdownRetracted, SessionInfo, SessionSummary, Sink
+from ..sinks.base import (
+    LetdownDetected,
+    LetdownRetracted,
+    PromptOpened,
+    SessionInfo,
+    SessionSummary,
+    Sink,
+)
 from .delivery import Outcome, Target, unreachable_reason
-from .messages import Message, letdown_message, retraction_message, summary_message
+from .messages import (
+    Message,
+    baseline_prompt_message,
+    letdown_message,
+    retraction_message,
+    summary_message,
+)
 
 log = logging.getLogger(__name__)
 
@@ -56,10 +72,11 @@ class NotifySink(Sink):
         urls: apprise URLs (checked already), e.g. ``ntfy://ntfy.sh/TOPIC``; the
             desktop's URL (``desktop.desktop_url()``) goes here too.
         min_interval_s: no notification within this many session seconds of
-            the previous one, s.
+            the previous one, s (a "Mood check" never holds back a letdown's).
         summary: send a "session ended" message when the session stops.
-        include_mood: ask the mood question in the notification text (off by
-            default: lock screens are public; the link then just says "Check in").
+        include_mood: ask the mood question in the notification text, and send the
+            questions asked between letdowns too (off by default: lock screens are
+            public; the link then just says "Check in").
         bell: a terminal stream to ring (``"\\a"``) with each notification, or None.
         mood_url: the mood page, linked in each message (only give it when a
             phone can open it and the user allowed links); None: no link.
@@ -111,6 +128,7 @@ class NotifySink(Sink):
         self._executor: ThreadPoolExecutor | None = None
         self._sent: dict[int, float | None] = {}  # number -> the previous send time
         self._last_sent_s: float | None = None
+        self._last_check_s: float | None = None  # the last "Mood check" sent
         self._session: SessionInfo | None = None
         self._probe: asyncio.Task[None] | None = None
         self._down: set[str] = set()  # targets named as failing, until a delivery works
@@ -191,6 +209,25 @@ class NotifySink(Sink):
                 session.utc_at(e.t_s).astimezone(),
             )
         )
+
+    async def on_prompt_opened(self, e: PromptOpened) -> None:
+        """Queue "Mood check" for a question between letdowns (``include_mood`` only)."""
+        prompt = e.prompt
+        if not self.include_mood or prompt.kind != "baseline":
+            return  # a letdown's question rides in its "Letdown detected"
+        sent = [t for t in (self._last_sent_s, self._last_check_s) if t is not None]
+        if sent and prompt.asked_s - max(sent) < self.min_interval_s:
+            log.info(
+                "mood check %d at %.1f s: no notification, %.0f s after the previous one",
+                prompt.number,
+                prompt.asked_s,
+                prompt.asked_s - max(sent),
+            )
+            return
+        self._last_check_s = prompt.asked_s
+        self._ring()
+        asked = self._info.utc_at(prompt.asked_s).astimezone()
+        self._queue(baseline_prompt_message(asked, self.mood_url, self.mood_page))
 
     @property
     def _info(self) -> SessionInfo:

@@ -146,6 +146,8 @@ def sinks_from_options(
                 base_topic=mqtt["base_topic"],
                 discovery_prefix=mqtt["discovery_prefix"],
                 ca_certs=mqtt["ca_certs"],
+                include_mood=notify["include_mood"],
+                mood_url=mood_url,
             )
         )
     return sinks

@@ -78,15 +78,48 @@ def letdown_message(
         f"Letdown {number} of this session: started {onset_local:%H:%M:%S}, "
         f"detected {detected_local:%H:%M:%S} (session time {session_clock(detected_s)})."
     )
+    return _with_mood_page(LETDOWN_TITLE, body, mood_url, include_mood, mood_page)
+
+
+def _with_mood_page(
+    title: str, body: str, mood_url: str | None, include_mood: bool, mood_page: bool
+) -> Message:
+    """``body`` followed by the way to the mood page: its link (when allowed) or where it is."""
     if mood_url:
         # The same question the mood page asks, so the two never disagree.
         ask = BASELINE_QUESTION if include_mood else "Check in"
         body += f"\n{ask}: {mood_url}"
     elif mood_page:
         body += f"\n{ON_THIS_COMPUTER}"
-    return Message(
-        LETDOWN_TITLE, body, link=mood_url, answer_buttons=include_mood and bool(mood_url)
-    )
+    return Message(title, body, link=mood_url, answer_buttons=include_mood and bool(mood_url))
+
+
+#: The title of a mood question asked between letdowns (only sent with ``include_mood``).
+MOOD_CHECK_TITLE = "Mood check"
+
+
+def baseline_prompt_message(
+    asked_local: datetime, mood_url: str | None = None, mood_page: bool = False
+) -> Message:
+    """A mood question between letdowns, sent only when the user set ``include_mood``.
+
+    It asks the page's question (never an answer), with the page's link and one-tap
+    answers when a link may be sent, else where to find the page.
+
+    Args:
+        asked_local: wall-clock time it was asked, in the user's time zone.
+        mood_url: the mood page, only when a phone can open it and links are allowed.
+        mood_page: a mood page runs on this computer.
+
+    >>> from datetime import datetime
+    >>> m = baseline_prompt_message(datetime(2026, 1, 5, 14, 9), mood_page=True)
+    >>> m.title, m.body.splitlines()[-1], m.answer_buttons
+    ('Mood check', 'Open the mood page on this computer.', False)
+    """
+    body = f"Asked at {asked_local:%H:%M}, between letdowns."
+    if not mood_url:
+        body = f"{BASELINE_QUESTION}\n{body}"
+    return _with_mood_page(MOOD_CHECK_TITLE, body, mood_url, True, mood_page)
 
 
 def retraction_message(number: int, onset_local: datetime, local: datetime) -> Message:

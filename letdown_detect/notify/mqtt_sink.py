@@ -15,6 +15,12 @@ Topics (``BASE`` is ``[mqtt] base_topic``, default ``letdown``):
   (retained; ``PREFIX`` is ``[mqtt] discovery_prefix``), so the sensors, the
   "Session running" binary sensor and the "Letdown" event entity appear by themselves.
 
+- With ``[notify] include_mood = true``, ``BASE/event`` also carries
+  ``mood_check`` when a mood question opens (at a letdown or between
+  letdowns), so an automation can push it to a phone: ``number``, ``kind``
+  (``letdown`` or ``baseline``), ``question``, ``utc``, ``expires_utc`` and,
+  only when links may be sent, ``url`` (the mood page).
+
 Mood answers are never published. paho-mqtt's network thread does the I/O and
 reconnects in the background, so the session's hooks only hand messages over;
 a lost broker never stops or slows the session. Discovery and the latest state
@@ -36,6 +42,7 @@ from ..sinks.base import (
     LetdownCompleted,
     LetdownDetected,
     LetdownRetracted,
+    PromptOpened,
     SessionInfo,
     SessionSummary,
     Sink,
@@ -116,6 +123,9 @@ class MqttSink(Sink):
         discovery_prefix: Home Assistant's discovery prefix.
         ca_certs: CA file for a broker with a self-made certificate (TLS only).
         reconnect_max_s: longest wait between reconnect attempts, s.
+        include_mood: publish each mood question as a ``mood_check`` event (never an answer).
+        mood_url: the mood page, put in ``mood_check`` only when given (the composition
+            root gives it when a phone can open it and the user allowed links).
     """
 
     def __init__(
@@ -126,12 +136,16 @@ class MqttSink(Sink):
         discovery_prefix: str = "homeassistant",
         ca_certs: str | None = None,
         reconnect_max_s: int = 30,
+        include_mood: bool = False,
+        mood_url: str | None = None,
     ) -> None:
         self.target = target
         self.base_topic = base_topic
         self.discovery_prefix = discovery_prefix
         self.ca_certs = ca_certs
         self.reconnect_max_s = reconnect_max_s
+        self.include_mood = include_mood
+        self.mood_url = mood_url
         self.node_id = re.sub(r"[^A-Za-z0-9_-]", "_", base_topic)
         self._client: Any = None
         self._state: dict[str, Any] = {}
@@ -165,6 +179,8 @@ class MqttSink(Sink):
         out = {}
         for component, object_id, extra in ENTITIES:
             topic = self.event_topic if component == "event" else self.state_topic
+            if component == "event" and self.include_mood:
+                extra = {**extra, "event_types": [*extra["event_types"], "mood_check"]}
             out[f"{self.discovery_prefix}/{component}/{self.node_id}/{object_id}/config"] = {
                 "unique_id": f"{self.node_id}_{object_id}",
                 "state_topic": topic,
@@ -244,13 +260,36 @@ class MqttSink(Sink):
         """Publish that a detected rise was not a letdown."""
         self._event("letdown_retracted", e.number, e.event)
 
+    async def on_prompt_opened(self, e: PromptOpened) -> None:
+        """Publish a mood question as ``mood_check`` (only with ``include_mood``)."""
+        if not self.include_mood:
+            return
+        session, prompt = self._started, e.prompt
+        payload = {
+            "event_type": "mood_check",
+            "number": prompt.number,
+            "kind": prompt.kind,
+            "question": prompt.question,
+            "session_id": session.session_id,
+            "utc": session.utc_at(prompt.asked_s).isoformat(),
+            "expires_utc": session.utc_at(prompt.expires_s).isoformat(),
+        }
+        if self.mood_url:
+            payload["url"] = self.mood_url
+        self._publish(self.event_topic, payload, qos=1, retain=False)
+
+    @property
+    def _started(self) -> SessionInfo:
+        assert self._session is not None, "hooks come after start()"
+        return self._session
+
     def _event(self, kind: str, number: int, event: Event) -> None:
-        assert self._session is not None
+        session = self._started
         payload = {
             "event_type": kind,
             "number": number,
-            "session_id": self._session.session_id,
-            "utc": self._session.utc_at(event.detected_s).isoformat(),
+            "session_id": session.session_id,
+            "utc": session.utc_at(event.detected_s).isoformat(),
             **event.to_dict(),
         }
         self._publish(self.event_topic, payload, qos=1, retain=False)

@@ -76,14 +76,21 @@ def write_bids_events(events: pd.DataFrame, path: str | Path) -> tuple[Path, Pat
         events: events in our file columns (see :func:`bids_events`).
         path: the ``.tsv`` file to write.
 
+    Both files are created with mode 0600 (the events may hold mood answers) and are
+    not listed for ``letdown data delete``: an export is the parent's own copy.
+
     Returns:
         The paths of the TSV and of the JSON sidecar.
     """
+    from ..store.files import write_private
+
     path = Path(path)
     frame = bids_events(events)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    frame.to_csv(path, sep="\t", index=False, na_rep="n/a", float_format="%.3f")
+    tsv = frame.to_csv(sep="\t", index=False, na_rep="n/a", float_format="%.3f")
+    # Mood rows are health data: 0600 from creation. An export is the parent's own copy,
+    # kept by `letdown data delete` like `data export` files (so not in the ledger).
+    write_private(path, tsv, ledger=False)
     sidecar = path.with_suffix(".json")
     described = {c: COLUMN_SIDECAR[c] for c in frame.columns if c in COLUMN_SIDECAR}
-    sidecar.write_text(json.dumps(described, indent=2) + "\n", encoding="utf-8")
+    write_private(sidecar, json.dumps(described, indent=2) + "\n", ledger=False)
     return path, sidecar

@@ -124,7 +124,8 @@ class AnswerGiven(SessionEvent):
 
 @dataclass(frozen=True)
 class PromptExpired(SessionEvent):
-    """A mood question closed unanswered."""
+    """A mood question closed unanswered (``prompt.status`` ``expired``), or was withdrawn
+    because its rise was taken back (``withdrawn``)."""
 
     prompt: Any
     hook: ClassVar[str] = "on_prompt_expired"
@@ -234,7 +235,7 @@ class Sink:
         """A mood answer was accepted."""
 
     async def on_prompt_expired(self, e: PromptExpired) -> None:
-        """A mood question closed unanswered."""
+        """A mood question closed unanswered, or was withdrawn with its rise."""
 
     async def on_link_lost(self, e: LinkLost) -> None:
         """The link dropped."""

@@ -207,7 +207,14 @@ class ConsoleSink(Sink):
             self._print(panel.text())
 
     async def on_prompt_expired(self, e: PromptExpired) -> None:
-        """A question closed unanswered."""
+        """A question closed unanswered, or was withdrawn with its rise."""
+        from ..mood.prompt import CLOSED_WORDS
+
+        if e.prompt.status == "withdrawn":
+            self._print(
+                f"{self._at(e.t_s)}  Mood check #{e.prompt.number} {CLOSED_WORDS['withdrawn']}."
+            )
+            return
         self._print(
             f"{self._at(e.t_s)}  Mood check #{e.prompt.number} closed unanswered at "
             f"{self._info.local_text(e.t_s)}."

@@ -19,11 +19,35 @@ from ..errors import LetdownError
 
 #: Environment variable that overrides the default database path.
 DB_ENV = "LETDOWN_DB"
+#: Version 3: a prompt may be ``withdrawn`` (its rise was taken back). SQLite cannot change
+#: a CHECK in place, so the table is rebuilt with its rows and ids (answers keep their
+#: prompt); ``migrate`` runs it with foreign keys off, so the drop sets no answer's prompt
+#: to NULL.
+_PROMPTS_V3 = """
+CREATE TABLE prompts_v3 (
+    id              INTEGER PRIMARY KEY,
+    session_id      TEXT NOT NULL REFERENCES sessions (id) ON DELETE CASCADE,
+    number          INTEGER NOT NULL,
+    kind            TEXT NOT NULL CHECK (kind IN ('letdown', 'baseline')),
+    letdown_onset_s REAL,
+    asked_s         REAL NOT NULL,
+    expires_s       REAL NOT NULL,
+    status          TEXT NOT NULL DEFAULT 'open'
+                    CHECK (status IN ('open', 'answered', 'expired', 'withdrawn')),
+    UNIQUE (session_id, number)
+);
+INSERT INTO prompts_v3 (id, session_id, number, kind, letdown_onset_s, asked_s, expires_s, status)
+    SELECT id, session_id, number, kind, letdown_onset_s, asked_s, expires_s, status FROM prompts;
+DROP TABLE prompts;
+ALTER TABLE prompts_v3 RENAME TO prompts;
+CREATE INDEX prompts_session ON prompts (session_id)
+"""
 #: Schema steps; step ``i`` takes a file from version ``i`` to ``i + 1``. Version 2 marks
 #: answers changed afterwards (``letdown mood edit``) with the time of the change.
 MIGRATIONS: tuple[str, ...] = (
     resources.files(__package__).joinpath("schema.sql").read_text(),
     "ALTER TABLE answers ADD COLUMN edited_utc TEXT",
+    _PROMPTS_V3,
 )
 #: Files beside the database that hold the same data (SQLite's write-ahead log and index).
 SIDE_FILES = ("-wal", "-shm")
@@ -84,9 +108,14 @@ def migrate(conn: sqlite3.Connection, path: Path, steps: Sequence[str] = MIGRATI
             f"expected schema version {len(steps)} or older, found {found}: "
             "this database was written by a newer letdown; upgrade letdown",
         )
-    for version in range(found, len(steps)):
-        with conn:
-            conn.executescript(f"BEGIN; {steps[version]}; PRAGMA user_version = {version + 1};")
+    keys_on = conn.execute("PRAGMA foreign_keys").fetchone()[0]
+    conn.execute("PRAGMA foreign_keys = OFF")  # a rebuilt table must not cascade (version 3)
+    try:
+        for version in range(found, len(steps)):
+            with conn:
+                conn.executescript(f"BEGIN; {steps[version]}; PRAGMA user_version = {version + 1};")
+    finally:
+        conn.execute(f"PRAGMA foreign_keys = {'ON' if keys_on else 'OFF'}")
     return found
 
 
@@ -238,7 +267,11 @@ class Store:
         letdown_onset_s: float | None = None,
         status: str = "open",
     ) -> None:
-        """Store prompt ``number`` of a session (or update its status if it exists)."""
+        """Store prompt ``number`` of a session (or update its status if it exists).
+
+        ``status``: ``open``, ``answered``, ``expired`` or ``withdrawn`` (its rise was
+        taken back: neither asked nor unanswered, for the report and the daily cap).
+        """
         self._write(
             "INSERT INTO prompts (session_id, number, kind, letdown_onset_s, asked_s, expires_s,"
             " status) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (session_id, number)"

@@ -37,6 +37,7 @@ CREATE TABLE prompts (
     asked_s         REAL NOT NULL,
     expires_s       REAL NOT NULL,
     status          TEXT NOT NULL DEFAULT 'open' CHECK (status IN ('open', 'answered', 'expired')),
+    -- version 3 adds status 'withdrawn' (its rise was taken back; db._PROMPTS_V3 rebuilds it)
     UNIQUE (session_id, number)
 );
 
