@@ -242,7 +242,7 @@ def test_mood_question_and_answer_buttons_only_when_opted_in(endpoint):
 def scheduled_session(answer_score: int = 9) -> list:
     """A session's events in order, with the prompts the real scheduler asks: letdown 1
     (onset 60 s), its question answered ``answer_score``/10 with "hopeless" ticked, then
-    calm until 700 s (questions between letdowns at 240 s and 540 s)."""
+    calm until 700 s (questions between letdowns at 240 s, 420 s and 600 s, 3 min apart)."""
     from letdown_detect.mood.prompt import PromptScheduler
     from letdown_detect.sinks.base import AnswerGiven, PromptOpened
 
@@ -279,6 +279,7 @@ def test_questions_between_letdowns_are_pushed_like_letdown_questions_when_opted
         "letdown",
         "baseline",
         "baseline",
+        "baseline",
     ]
     sink = NotifySink(
         [f"json://127.0.0.1:{endpoint.port}/hook", f"ntfy://127.0.0.1:{endpoint.port}/pump"],
@@ -287,12 +288,12 @@ def test_questions_between_letdowns_are_pushed_like_letdown_questions_when_opted
     )
     drive_events(sink, events)
     posts = endpoint.accepted("/hook")
-    assert [p["body"]["title"] for p in posts] == ["Letdown detected", "Mood check", "Mood check"]
+    assert [p["body"]["title"] for p in posts] == ["Letdown detected", *["Mood check"] * 3]
     check = posts[1]["body"]["message"]
     assert f"{BASELINE_QUESTION}: {MOOD_URL}" in check
     assert f"Asked at {local_clock(240.0)[:5]}, between letdowns." in check
     ntfy = [r for r in endpoint.accepted() if r["body"].get("topic") == "pump"]
-    assert len(ntfy) == 3
+    assert len(ntfy) == 4
     assert unquote(ntfy[1]["headers"]["x-click"]) == MOOD_URL
     assert unquote(ntfy[1]["headers"]["x-actions"]).split("; ") == [
         f"http, {label}, http://192.168.1.20:8765/answer?token=T0K&score={score}, "
@@ -312,7 +313,8 @@ def test_questions_between_letdowns_keep_the_interval_and_the_link_rules(endpoin
     (only,) = endpoint.accepted("/off")
     assert only["body"]["title"] == "Letdown detected" and "unpleasant" not in json.dumps(only)
     # Opted in, but no link allowed (or a page on 127.0.0.1): the question says where the
-    # page is, with nothing to fetch; a 400 s interval holds back the question at 540 s.
+    # page is, with nothing to fetch; a 400 s interval holds back the questions at 240 s
+    # and 420 s (after the letdown's at 65 s), not the one at 600 s.
     drive_events(
         NotifySink(
             [f"json://127.0.0.1:{endpoint.port}/nolink"],
