@@ -320,6 +320,20 @@ def _ew(z: float, n: float, keep: float, log_keep: float, x: float):
 
 
 @kernel
+def _median(window) -> float:
+    """Median of a short window of odd length: an insertion sort of a copy (quick to
+    compile, and as fast as a selection for a handful of samples)."""
+    buf = window.copy()
+    for i in range(1, buf.size):
+        v, j = buf[i], i - 1
+        while j >= 0 and buf[j] > v:
+            buf[j + 1] = buf[j]
+            j -= 1
+        buf[j + 1] = v
+    return buf[buf.size // 2]
+
+
+@kernel
 def _despike(knobs, st, window, v: float, counting: bool) -> float:
     """The sample in the middle of the window ending with ``v``, or the window's median
     when it stands further out than ``spike_k`` typical deviations: a glitch (a bubble,
@@ -332,7 +346,7 @@ def _despike(knobs, st, window, v: float, counting: bool) -> float:
         window[:] = v
     window[n % size] = v
     mid = window[(n - size // 2) % size]
-    med = np.median(window)
+    med = _median(window)
     dev = mid - med
     # A tenth of the noise time constant of the stream measures its typical deviation.
     known = st.spike_n * -knobs.log_keep >= 0.1
