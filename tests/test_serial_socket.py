@@ -23,7 +23,9 @@ from letdown_detect.sources.simulate import SimConfig, simulate_session
 
 pytestmark = pytest.mark.timeout(90)
 SPEED = 20.0
-TRUTH = simulate_session(SimConfig(duration_s=90.0), 3).recording  # a letdown at 24 s
+SIM = simulate_session(SimConfig(duration_s=90.0), 3)
+TRUTH = SIM.recording
+TRUE_ONSET_S = SIM.truth[0].onset_s  # the one letdown, at 23.7 s of board time
 
 
 class LinkLog(Sink):
@@ -68,7 +70,14 @@ def test_a_board_streaming_over_tcp_is_read_and_reconnected(tmp_path) -> None:
     assert np.isin(got, sent).all(), "every recorded sample is one the board sent"
     assert got.size > 0.9 * sent.size * rec.data["t_s"].iloc[-1] / data["t_s"].iloc[-1]
     assert rec.data["t_s"].iloc[-1] > 75.0, "samples kept coming after the reconnect"
-    assert len(summary.letdowns) == 1 and 15.0 < summary.letdowns[0].onset_s < 35.0
+    # Session time counts from the session's start; the board's first sample (its time 0)
+    # arrives about 4 s later, so the letdown at 23.7 s of board time comes that much later
+    # in session time. Matched as DESIGN.md's metrics match (15 s), in the session's frame:
+    # the onset look-back on this live stream lands 18-27 s over runs (the arrival timing
+    # moves the grid), which a fixed 15-35 s window of board time cut at its lower edge.
+    true_onset_s = TRUE_ONSET_S + rec.data["t_s"].iloc[0]
+    assert len(summary.letdowns) == 1
+    assert abs(summary.letdowns[0].onset_s - true_onset_s) <= 15.0
     assert [e.to_dict() for e in detect_recording(rec)] == [e.to_dict() for e in summary.letdowns]
 
 
