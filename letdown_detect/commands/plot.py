@@ -5,8 +5,6 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from ..errors import ConfigError
-
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     """Add the ``plot`` subcommand."""
@@ -43,16 +41,6 @@ def run(args: argparse.Namespace) -> int:
     check_image_path(args.out or args.recording.with_suffix(".png"))  # before any work
     session = load_session(args.recording, mood_db=mood_store(args.mood, args.db))
     fig = plot_session(session.recording, session.analysis, session.annotations)
-    out = args.out or args.recording.with_suffix(".png")
-    if args.mood:  # health data: 0600 from the start, and removed by `letdown data delete`
-        from ..store.files import save_figure_private
-
-        try:
-            print(save_figure_private(fig, check_image_path(out)))
-        except OSError as exc:
-            raise ConfigError(
-                f"{out}: cannot write the image ({exc.strerror or exc})", "out"
-            ) from None
-        return 0
-    print(save_plot(fig, out))
+    # with --mood it holds health data: 0600 from the start, removed by `letdown data delete`
+    print(save_plot(fig, args.out or args.recording.with_suffix(".png"), private=args.mood))
     return 0

@@ -114,14 +114,22 @@ def check_image_path(path: str | Path) -> Path:
     return path
 
 
-def save_plot(fig: Figure, path: str | Path, dpi: int = 110) -> Path:
+def save_plot(fig: Figure, path: str | Path, dpi: int = 110, private: bool = False) -> Path:
     """Write the figure as PNG (or any format matplotlib knows from the suffix).
+
+    Args:
+        private: it shows mood answers (health data): created 0600 and listed for
+            ``letdown data delete``.
 
     Raises:
         ConfigError: an unknown image type, or a file that cannot be written.
     """
     path = check_image_path(path)
     try:
+        if private:
+            from ..store.files import save_figure_private
+
+            return save_figure_private(fig, path, dpi)
         path.parent.mkdir(parents=True, exist_ok=True)
         fig.savefig(path, dpi=dpi)
     except OSError as exc:
