@@ -25,9 +25,45 @@ class DetectorConfig:
     """Longest gap whose flow is inferred from the samples around it, s."""
     ripple_min_hz: float = 0.6
     """Slowest pump cycle, Hz (35 cycles/min). The level smoother averages over whole
-    cycles of it three times over (a triangular-squared, B-spline kernel of three
-    ``1/ripple_min_hz`` boxcars): linear, no overshoot, and every faster cycle with all its
-    harmonics falls at least 40 dB, before any nonlinear stage sees the signal."""
+    pump cycles (``smoother_boxes`` boxcars of one measured cycle: linear, no overshoot,
+    the cycle and all its harmonics nulled) before any nonlinear stage sees the signal.
+    While no cycle is measured the boxcars are ``1/ripple_min_hz`` long, which puts every
+    faster cycle with all its harmonics at least 26 dB down (two boxcars' sidelobes), and
+    the low-pass another 34 dB."""
+    ripple_max_hz: float = 2.2
+    """Fastest pump cycle, Hz (stimulation runs at up to 2 Hz): the shortest cycle the
+    smoother measures and averages over (``conditioning/cycle.py``)."""
+    smoother_min_s: float = 1.0
+    """The smoother's boxcars span at least this long, s, in whole measured cycles: a
+    pump switching from stimulation (up to 2 Hz) to expression (about half as fast) then
+    meets boxcars one new cycle long, not half of one (which would pass a quarter of its
+    ripple while the measurement catches up)."""
+    smoother_boxes: int = 2
+    """Boxcars in the smoother's cascade. Each one as long as the measured cycle nulls the
+    ripple; two keep a cycle that is not quite matched (the measurement catching up with
+    a change of speed) 25-40 dB down, and a third would only add half a cycle of delay
+    that the low-pass then has to win back in noise."""
+    cycle_tau_s: float = 4.0
+    """Time constant of the pump-cycle measurement, s: 2-8 cycles of a pump, so one odd
+    cycle does not move it, and a change of speed (stimulation to expression), while
+    boxcars matched to the old cycle pass the new one's ripple, is followed in seconds."""
+    cycle_min_corr: float = 0.4
+    """The measured cycle counts when its autocorrelation peak reaches this fraction of
+    the zero lag; below it (no ripple, or ripple weaker than the noise) the smoother
+    averages over the slowest cycle, which nulls any pump."""
+    cycle_tie: float = 0.85
+    """Autocorrelation peaks within this fraction of the highest tie; the shortest wins
+    (whole multiples of the cycle tie with it)."""
+    cycle_clip: float = 3.0
+    """A first difference beyond this many typical differences (a hand, a lift, a tare)
+    is clipped before the cycle measurement sees it."""
+    cycle_slew: float = 0.05
+    """Fastest shortening of the smoother, s per s (its delay shrinks as fast): slow, as a
+    shorter boxcar is safe only once the faster cycle is surely measured."""
+    cycle_slew_up: float = 0.5
+    """Fastest lengthening of the smoother, s per s: quick, as a boxcar shorter than the
+    cycle passes its ripple (a pump slowing from stimulation to expression). The flow
+    estimate undoes what the changing delay adds or takes away."""
     spike_k: float = 8.0
     """Flow channels: a grid sample further than this many typical deviations from the
     median of it and its neighbours is a spike (an air bubble in a thermal sensor) and is
@@ -45,9 +81,12 @@ class DetectorConfig:
     cutoff_hz: float = 0.2
     """Low-pass cut-off for flow channels, Hz: the smoother already removed spurts and ripple,
     so this only trades sensor noise against latency."""
-    cumulative_cutoff_hz: float = 0.1
+    cumulative_cutoff_hz: float = 0.083
     """Low-pass cut-off for differentiated channels (volume, weight, pressure), Hz: lower,
-    because differentiating amplifies sensor noise and quantisation."""
+    because differentiating amplifies sensor noise and quantisation. Set for the same
+    flow noise (from white sensor noise) as the earlier chain of three 1/0.6 s boxcars and
+    0.1 Hz, with two boxcars of a 1 Hz expression cycle: 1 s less delay at equal noise
+    (``benchmarks/bench_envelope.py``)."""
     max_step_ml_s: float = 1.5
     """Cumulative channels: the smoothed flow leaving the flow estimate by more than this
     is an artifact, mL/s. Milk ejection raises mean flow to 0.035-0.6 mL/s over 3-25 s
@@ -108,6 +147,10 @@ class DetectorConfig:
     """Shortest time between two letdown onsets, s."""
     onset_frac: float = 0.1
     """The onset is where flow crossed this fraction of the rise (then filter delay removed)."""
+    onset_noise_k: float = 1.5
+    """... but at least this many noise deviations above the base the rise was measured
+    from (the lowest flow of the look-back, itself about two deviations under the flow's
+    mean): a level inside the noise finds a noise dip seconds before the rise began."""
     end_frac: float = 0.1
     """A letdown ends when flow falls back below this fraction of its rise."""
     settle_s: float = 10.0

@@ -117,7 +117,9 @@ class Pipeline:
 
     @property
     def delay_s(self) -> float:
-        """How late the flow estimate shows a change (median + low-pass), s."""
+        """How late the flow estimate shows a change while no pump cycle is measured
+        (the longest smoother, the spike test or artifact margin, the low-pass), s; each
+        sample's own delay comes with it from ``flow``."""
         return self._flows[0].delay_s
 
     def reset(self) -> None:
@@ -145,19 +147,21 @@ class Pipeline:
 
     def process(self, block: SampleBlock) -> list[Event]:
         """Feed a block of any size; returns events detected or completed in it, in order."""
-        t, f = self.flow(block)
+        t, f, delay = self.flow(block)
         if t.size == 0:
             return []
         total = f.sum(axis=0) if self.double else f[0]
+        late = delay.mean(axis=0)  # sides are smoothed alike: their delays agree closely
         self._volume.process(total)
         finite = np.flatnonzero(np.isfinite(total))
         if finite.size:
             self._t, self._flow = float(t[finite[-1]]), float(total[finite[-1]])
         if not self.double:
-            return self._count(self._main.process(t, total))
+            return self._count(self._main.process(t, total, late))
         for k, side in enumerate(self._sides):
-            self._side_events.extend(e for e in side.process(t, f[k]) if not e.complete)
-        return self._fuse(self._main.process(t, total))
+            found = side.process(t, f[k], delay[k])
+            self._side_events.extend(e for e in found if not e.complete)
+        return self._fuse(self._main.process(t, total, late))
 
     def flush(self) -> list[Event]:
         """End of stream: complete the running letdown and release held events."""
@@ -165,16 +169,18 @@ class Pipeline:
             return self._count(self._main.flush())
         return self._fuse(self._main.flush())
 
-    def flow(self, block: SampleBlock) -> tuple[np.ndarray, np.ndarray]:
-        """Feed a block to the conditioning stages only; get grid times (s) and the
-        smoothed flow of each detection channel (mL/s, shape (channels, n))."""
+    def flow(self, block: SampleBlock) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Feed a block to the conditioning stages only; get grid times (s), the smoothed
+        flow of each detection channel (mL/s, shape (channels, n)) and how late each of
+        those samples shows a change (s, same shape)."""
         values = block.values[:, self._columns] if len(block) else np.empty((0, len(self._columns)))
         t_grid, v_grid = self._resampler.process(block.t_s, values)
         if t_grid.size == 0:  # most live samples: the grid bin is still filling
-            return t_grid, np.empty((len(self._columns), 0))
+            empty = np.empty((len(self._columns), 0))
+            return t_grid, empty, empty
         outs = [flow.process(t_grid, v_grid[:, k]) for k, flow in enumerate(self._flows)]
         if len(outs) == 1:
-            return outs[0][0], outs[0][1][None, :]
+            return outs[0][0], outs[0][1][None, :], outs[0][2][None, :]
         # Each side's estimator may hold back samples around its own gaps: emit the grid
         # times every side has produced, keep the rest queued.
         for queue, out in zip(self._queues, outs, strict=True):
@@ -182,7 +188,8 @@ class Pipeline:
         stacked = [np.hstack(q) for q in self._queues]
         n = min(s.shape[1] for s in stacked)
         self._queues = [[s[:, n:]] for s in stacked]
-        return stacked[0][0, :n], np.vstack([s[1, :n] for s in stacked])
+        flows = np.vstack([s[1, :n] for s in stacked])
+        return stacked[0][0, :n], flows, np.vstack([s[2, :n] for s in stacked])
 
     def _count(self, events: list[Event]) -> list[Event]:
         if not events:
@@ -309,8 +316,8 @@ def flow_frame(recording: Recording, config: DetectorConfig | None = None) -> pd
         channel (``flow_ml_s_left``...) plus their sum ``flow_ml_s`` when double.
     """
     pipeline = Pipeline(recording.channels, recording.meta.calibration, config)
-    t, f = pipeline.flow(recording.to_block())
-    out = {"t_s": t - pipeline.delay_s}
+    t, f, delay = pipeline.flow(recording.to_block())
+    out = {"t_s": t - delay.mean(axis=0)}
     if pipeline.double:
         for name, row in zip(pipeline.detect_on, f, strict=True):
             out[f"flow_ml_s_{Channel(name).side}"] = row

@@ -57,3 +57,26 @@ def test_nothing_is_judged_before_the_noise_is_measured() -> None:
     assert _detect(t, f, t.size) == []
     early = LetdownDetector("flow_ml_s", DetectorConfig(noise_min_s=0.0), delay_s=2.0)
     assert early.process(t, f), "the wobble crosses the bare floor"
+
+
+def test_the_onset_of_a_small_rise_is_not_sent_back_to_a_noise_wander() -> None:
+    """Detected early in a small rise, 10% of the rise so far lies inside the noise band
+    (the base is the lowest flow of the look-back, about two deviations under its mean):
+    that level finds the last slow noise wander, often seconds before the rise began."""
+    from letdown_detect.conditioning.filters import SosFilter
+
+    t = np.arange(0.0, 200.0, 1.0 / CFG.rate_hz)
+    errors: dict[float, list[float]] = {0.0: [], CFG.onset_noise_k: []}
+    for seed in range(20):
+        wander = SosFilter(0.1, CFG.rate_hz).process(
+            np.random.default_rng(seed).normal(size=t.size)
+        )
+        f = 0.05 + 0.006 * wander / wander.std()  # noise as a low-passed flow estimate has it
+        rise = t >= 100.0
+        f[rise] += 0.10 * np.minimum((t[rise] - 100.0) / 10.0, 1.0)
+        for k, found in errors.items():
+            detector = LetdownDetector("flow_ml_s", DetectorConfig(onset_noise_k=k), delay_s=0.0)
+            found.append(detector.process(t, f)[0].onset_s - 100.0)
+    early = {k: sum(e < -3.0 for e in found) for k, found in errors.items()}
+    assert early[0.0] >= 5  # a level inside the noise: a quarter of the onsets 3-12 s early
+    assert early[CFG.onset_noise_k] <= 2

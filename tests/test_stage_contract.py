@@ -11,6 +11,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from letdown_detect.conditioning.cycle import CycleSmoother
 from letdown_detect.conditioning.filters import EwMean, RollingStat, SosFilter
 from letdown_detect.conditioning.flow import FlowEstimator
 from letdown_detect.conditioning.resample import Resampler
@@ -38,6 +39,7 @@ def _stages():
         "median": lambda: RollingStat(25),
         "opening": lambda: RollingStat(3, "min"),
         "max": lambda: RollingStat(301, "max"),
+        "cycle": lambda: CycleSmoother(cfg),
         "detector": lambda: _Detector(LetdownDetector("flow_ml_s", cfg, 3.0)),
         "flow_cumulative": lambda: FlowEstimator("weight_g", 1 / 1.03, cfg),
         "flow_direct": lambda: FlowEstimator("flow_ml_s", 1.0, cfg),

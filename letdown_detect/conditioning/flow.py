@@ -1,9 +1,9 @@
 """One channel on the internal grid -> smoothed milk flow in mL/s.
 
 The chain is linear first, nonlinear after (issue 12): bin means on the grid,
-then a smoother that averages over whole pump cycles removes ripple and spurts
-(any shape, any cycle from ``ripple_min_hz`` up); only then do thresholds see
-the signal, scaled by what is left of the ripple and noise. A nonlinear stage
+then a smoother that averages over whole measured pump cycles (``cycle.py``)
+removes ripple and spurts (any shape, any cycle from ``ripple_min_hz`` up); only
+then do thresholds see the signal, scaled by what is left of the ripple and noise. A nonlinear stage
 that sees raw ripple rectifies it, and a ripple period that is not a whole
 number of grid samples beats into slow oscillations that look like flow.
 """
@@ -17,6 +17,7 @@ import numpy as np
 
 from .._compiled import kernel
 from ..model import Channel
+from .cycle import CycleArrays, CycleParams, cycle_arrays, cycle_knobs, cycle_push
 from .filters import SosFilter, copied, sos_push
 
 #: Running state of one flow estimator (``FlowEstimator.state``), by name.
@@ -38,6 +39,8 @@ FLOW_STATE = np.dtype(
         ("zero_n", "f8"),
         ("counting", "b1"),  # the sensor was found to count drops (latched)
         ("signed", "b1"),  # the sensor has read a negative flow: it does not count drops
+        ("anchor_ml_s", "f8"),  # smoothed flow a calm run began at, mL/s
+        ("calm", "i8"),  # samples since, all within half the artifact bar of it
         ("out_ml_s", "f8"),  # newest output, mL/s
         ("cut", "i8"),  # artifact excursions cut out ever (kept across restarts)
     ]
@@ -60,11 +63,9 @@ class FlowKnobs(NamedTuple):
     log_keep: float
 
 
-class FlowParams(Protocol):
+class FlowParams(CycleParams, Protocol):
     """The settings a flow estimator reads (see ``DetectorConfig`` for units and meaning)."""
 
-    rate_hz: float
-    ripple_min_hz: float
     spike_k: float
     spike_s: float
     impulsive_share: float
@@ -79,19 +80,23 @@ class FlowParams(Protocol):
     max_fill_s: float
 
 
-def smoother_kernel(ripple_min_hz: float, rate_hz: float) -> np.ndarray:
-    """Weights of three cascaded boxcars of one slowest pump cycle each (sum 1).
+def smoother_kernel(ripple_min_hz: float, rate_hz: float, boxes: int = 2) -> np.ndarray:
+    """Weights of ``boxes`` cascaded boxcars of one slowest pump cycle each (sum 1): the
+    smoother while no pump cycle is measured (``cycle.py``), and the level either side of
+    a gap.
 
-    A boxcar of one cycle nulls that cycle and its harmonics; three in cascade push
-    every other cycle's sidelobes below -40 dB, with a non-negative kernel: a step
-    comes out as a monotone ramp of known length, never an overshoot.
+    A boxcar of one cycle nulls that cycle and its harmonics; two in cascade keep every
+    other cycle's sidelobes 26 dB down, with a non-negative kernel: a step comes out as
+    a monotone ramp of known length, never an overshoot.
 
     >>> w = smoother_kernel(1.0, 10.0)
     >>> w.size, round(float(w.sum()), 6)
-    (28, 1.0)
+    (19, 1.0)
     """
     box = np.full(max(1, round(rate_hz / ripple_min_hz)), 1.0)
-    w = np.convolve(np.convolve(box, box), box)
+    w = box
+    for _ in range(boxes - 1):
+        w = np.convolve(w, box)
     return w / w.sum()
 
 
@@ -122,7 +127,9 @@ class FlowEstimator:
         self.params = params
         rate = params.rate_hz
         self._cumulative = Channel(channel).is_cumulative
-        self._weights = smoother_kernel(params.ripple_min_hz, rate)
+        self._weights = smoother_kernel(
+            params.ripple_min_hz, rate, max(1, round(params.smoother_boxes))
+        )
         self._window = self._weights.size  # samples each side a gap's bridge is drawn from
         # A cumulative channel's raw level still carries the whole pump ripple: a median
         # wider than three samples follows a fast cycle less and would clip its peaks (a
@@ -147,19 +154,24 @@ class FlowEstimator:
         cutoff = params.cumulative_cutoff_hz if self._cumulative else params.cutoff_hz
         self._lowpass = SosFilter(cutoff, rate)
         self._kernel = _cumulative_run if self._cumulative else _direct_run
+        self._cycle_knobs = cycle_knobs(params)
         self._scale = float(ml_per_unit)  # floats only: every call hits one compiled loop
         self._cut_total = 0
         self.reset()
 
     @property
     def delay_s(self) -> float:
-        """How late a rise shows in the output: smoother (+ spike test, or the artifact
-        margin) plus low-pass delay, s."""
-        rate = self.params.rate_hz
-        smoother = (self._weights.size - 1) / 2 / rate
+        """How late a rise shows in the output while no pump cycle is measured (the
+        longest smoother), s; ``process`` gives each sample's own delay."""
+        return self._fixed_delay_s + (self._weights.size - 1) / 2 / self.params.rate_hz
+
+    @property
+    def _fixed_delay_s(self) -> float:
+        """The delay beside the smoother's: spike test (or the artifact margin) and
+        low-pass, s."""
         half = self._spike_size // 2  # the spike test judges the middle of its window
         extra = self._knobs.margin + half if self._cumulative else half  # samples
-        return smoother + extra / rate + self._lowpass.delay_s
+        return extra / self.params.rate_hz + self._lowpass.delay_s
 
     @property
     def jumps_cut(self) -> int:
@@ -173,7 +185,7 @@ class FlowEstimator:
         return copied(
             {
                 "flow": self._state,
-                "raw": self._raw,
+                "cycle": self._cycle,
                 "levels": self._levels,
                 "recent": self._recent,
                 "spike_window": self._spike_window,
@@ -185,7 +197,7 @@ class FlowEstimator:
     @state.setter
     def state(self, saved: dict[str, object]) -> None:
         saved = copied(saved)
-        self._state, self._raw, self._levels = saved["flow"], saved["raw"], saved["levels"]
+        self._state, self._cycle, self._levels = saved["flow"], saved["cycle"], saved["levels"]
         self._recent, self._spike_window = saved["recent"], saved["spike_window"]
         self._lowpass._zi = saved["zi"]
         self._pending_t, self._pending_x = saved["pending"]
@@ -197,28 +209,36 @@ class FlowEstimator:
         self._pending_t: np.ndarray | None = None  # an unfinished gap and the samples after
         self._pending_x: np.ndarray | None = None  # it (in mL or mL/s)
 
-    def process(self, t_s: np.ndarray, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Feed grid samples (NaN = missing); get ``(t_s, flow_ml_s)``.
+    def process(self, t_s: np.ndarray, x: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Feed grid samples (NaN = missing); get ``(t_s, flow_ml_s, delay_s)``: each
+        output sample's flow and how late it shows a change (the smoother follows the
+        measured pump cycle, so the delay does too), s.
 
         A gap is bridged once a smoother's worth of samples after it has arrived, so
         output may trail the input by the gap plus three slowest pump cycles.
         """
         if self._pending_t is None:  # the common case: runs of finite samples
-            flow = self._run(x, self._scale)
+            flow, delay = self._run(x, self._scale)
             if flow.size == x.size:
-                return t_s, flow
+                return t_s, flow, delay
             t_head, t_s, x = t_s[: flow.size], t_s[flow.size :], x[flow.size :] * self.ml_per_unit
         else:
-            t_head, flow = t_s[:0], np.empty(0)
+            t_head, flow, delay = t_s[:0], np.empty(0), np.empty(0)
             t_s = np.concatenate((self._pending_t, t_s))
             x = np.concatenate((self._pending_x, x * self.ml_per_unit))
             self._pending_t = self._pending_x = None
-        t, out = self._bridge(t_s, x)
-        return np.concatenate((t_head, t)), np.concatenate((flow, out))
+        t, out, late = self._bridge(t_s, x)
+        return (
+            np.concatenate((t_head, t)),
+            np.concatenate((flow, out)),
+            np.concatenate((delay, late)),
+        )
 
-    def _bridge(self, t: np.ndarray, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Flow of samples with gaps (mL or mL/s, NaN = missing), up to an unsettled gap."""
+    def _bridge(self, t: np.ndarray, x: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Flow and delay of samples with gaps (mL or mL/s, NaN = missing), up to an
+        unsettled gap."""
         out = np.full(t.size, np.nan)
+        late = np.full(t.size, np.nan)
         missing = ~np.isfinite(x)
         edges = np.flatnonzero(np.diff(np.concatenate(([0], missing.view(np.int8), [0]))))
         window = self._window
@@ -226,7 +246,7 @@ class FlowEstimator:
         pos = 0
         for start, stop in zip(edges[::2], edges[1::2], strict=True):
             if start > pos:
-                out[pos:start] = self._run(x[pos:start], 1.0)
+                out[pos:start], late[pos:start] = self._run(x[pos:start], 1.0)
             pos = stop
             fed = int(self._state[0]["fed"])
             recent = self._recent if fed >= window else self._recent[:fed]
@@ -239,7 +259,7 @@ class FlowEstimator:
             settled = after.size == window or (after.size and not np.isfinite(after).all())
             if not settled:  # wait for enough samples after the gap to know its level
                 self._pending_t, self._pending_x = t[start:], x[start:]
-                return t[:start], out[:start]
+                return t[:start], out[:start], late[:start]
             after = after[: int(np.argmin(np.isfinite(np.append(after, np.nan))))]
             # Bridge between ripple-free levels on either side: the smoother's own
             # weighted means over whole pump cycles (centred in time). A median or a short
@@ -248,10 +268,19 @@ class FlowEstimator:
             i0 = start - (recent.size + 1) / 2
             i1 = stop + (after.size - 1) / 2
             fill = x0 + (x1 - x0) * (np.arange(start, stop) - i0) / (i1 - i0)
-            out[start:stop] = self._run(fill, 1.0)
+            if self._cumulative:
+                # A level that moved across the gap faster than milk can (the bottle
+                # lifted, swapped or tared while the link was down) is a step, not flow:
+                # the flow from before continues through the gap, and the step at its end
+                # goes to the artifact gate like any other.
+                rate = self.params.rate_hz
+                before = float(self._state[0]["out_ml_s"])
+                if abs((x1 - x0) * rate / (i1 - i0) - before) > self.params.max_step_ml_s:
+                    fill = x0 + before * (np.arange(start, stop) - i0) / rate
+            out[start:stop], late[start:stop] = self._run(fill, 1.0)
         if pos < t.size:
-            out[pos:] = self._run(x[pos:], 1.0)
-        return t, out
+            out[pos:], late[pos:] = self._run(x[pos:], 1.0)
+        return t, out, late
 
     def _level_of(self, x: np.ndarray) -> float:
         """Ripple-free level of consecutive samples: the smoother's weighted mean when there
@@ -268,41 +297,28 @@ class FlowEstimator:
         self._state[0]["last_on"] = -(1 << 40)
         self._lowpass.reset()
         self._recent = np.zeros(self._window)  # newest inputs (a smoother's worth), mL or mL/s
-        self._raw = np.zeros(self._weights.size)  # newest inputs the smoother weighs
+        self._cycle: CycleArrays = cycle_arrays(self._cycle_knobs)  # the pump-cycle smoother
         self._spike_window = np.zeros(self._spike_size)  # newest inputs the spike test sees
-        # Smoothed level, its flow and the output of the newest margin + lead + 1 samples
-        # (cumulative): what they were before an artifact's leading tail began.
-        self._levels = np.zeros((3, self._knobs.margin + self._knobs.lead + 1))
+        # Smoothed level, its flow, the output and the smoother's delay (samples) of the
+        # newest margin + lead + 1 samples (cumulative): what they were before an
+        # artifact's leading tail began.
+        self._levels = np.zeros((4, self._knobs.margin + self._knobs.lead + 1))
 
-    def _run(self, x: np.ndarray, scale: float) -> np.ndarray:
-        """Smoothed flow (mL/s) of the samples of ``x`` (times ``scale``: mL or mL/s) up
-        to the first missing one."""
+    def _run(self, x: np.ndarray, scale: float) -> tuple[np.ndarray, np.ndarray]:
+        """Smoothed flow (mL/s) and its delay (s) of the samples of ``x`` (times ``scale``:
+        mL or mL/s) up to the first missing one."""
         raw = np.empty(x.size)
+        late = np.empty(x.size)
         if self._lowpass._zi is None and x.size and np.isfinite(x[0]):
             first = 0.0 if self._cumulative else float(x[0]) * scale
             self._lowpass._zi = self._lowpass._zi_step * first
         zi = self._lowpass._zi if self._lowpass._zi is not None else np.zeros((1, 2))
         n = self._kernel(
-            self._knobs, scale, self._state, self._recent, self._spike_window, self._raw,
-            self._weights,
-            self._levels, self._lowpass._sos, zi, x, raw,
+            self._knobs, self._cycle_knobs, scale, self._state, self._recent,
+            self._spike_window, *self._cycle, self._levels, self._lowpass._sos, zi,
+            self._lowpass._zi_step, x, raw, late,
         )  # fmt: skip
-        return raw[:n]
-
-
-@kernel
-def _smooth(st, raw, weights, v: float) -> float:
-    """Add ``v`` to the ring of raw samples; return the smoother's output (before the
-    first sample the past counts as copies of it)."""
-    size = raw.size
-    if st.fed == 0:
-        raw[:] = v
-    slot = st.fed % size
-    raw[slot] = v
-    acc = 0.0
-    for k in range(size):  # weights[0] for the newest sample
-        acc += weights[k] * raw[(slot - k) % size]
-    return acc
+        return raw[:n], late[:n] / self.params.rate_hz + self._fixed_delay_s
 
 
 @kernel
@@ -364,12 +380,13 @@ def _despike(knobs, st, window, v: float, counting: bool) -> float:
 
 @kernel
 def _cumulative_run(
-    knobs, scale, state, recent, spiky, raw, weights, levels, sos, zi, x, out
-) -> int:
+    knobs, cknobs, scale, state, recent, spiky, cycle, diffs, acf, boxes, levels, sos, zi,
+    zi_step, x, out, late,
+) -> int:  # fmt: skip
     """Smoothed level, differentiated, artifacts held over, low-passed: flow of a
-    cumulative channel, mL/s. Stops at the first missing sample; returns how many it
-    took (the output is ``margin`` samples late: an artifact seen now is cut out from
-    ``margin`` samples before it)."""
+    cumulative channel, mL/s, and the smoother's delay behind each output, samples. Stops
+    at the first missing sample; returns how many it took (the output is ``margin``
+    samples late: an artifact seen now is cut out from ``margin`` samples before it)."""
     st = state[0]
     ring = levels.shape[1]
     m = knobs.margin
@@ -379,16 +396,28 @@ def _cumulative_run(
             return i
         n = st.fed
         _remember(st, recent, v)
-        level = _smooth(st, raw, weights, _despike(knobs, st, spiky, v, False))
+        level = cycle_push(cknobs, cycle, diffs, acf, boxes, _despike(knobs, st, spiky, v, False))
+        smoother = cycle[0].delay  # samples; the smoother lets an artifact in this early
+        lead = math.ceil(smoother)
         if n == 0:
             st.level_ml = level
             levels[0, :] = level
             levels[1, :] = 0.0
             levels[2, :] = 0.0
-        d = (level - st.level_ml) * knobs.rate_hz  # flow, mL/s, ripple already gone
+            levels[3, :] = smoother
+        # Flow, mL/s, ripple already gone. The smoother reads the level ``smoother``
+        # samples late; when that delay changes by ``dd`` in a sample the smoothed level
+        # moves by (1 - dd) samples of milk, which the division undoes.
+        dd = smoother - levels[3, (n - 1) % ring] if n > 0 else 0.0
+        d = (level - st.level_ml) * knobs.rate_hz / (1.0 - dd)
+        if n <= 2 * knobs.lead:
+            # The smoother still holds copies of the first sample, taken at whatever phase
+            # of the ripple it came: its level moves towards the true mean as real samples
+            # replace them, which is no flow.
+            d = 0.0
         st.level_ml = level
         slot = n % ring
-        levels[0, slot], levels[1, slot] = level, d
+        levels[0, slot], levels[1, slot], levels[3, slot] = level, d, smoother
         # Artifacts: the smoothed flow leaves the estimate faster than milk can, or by
         # many times the ripple and noise left after smoothing (measured on this stream).
         dev = d - st.out_ml_s
@@ -397,13 +426,19 @@ def _cumulative_run(
         known = st.dev_n * -knobs.log_keep >= 1.0
         mean_sq = st.dev_z / -math.expm1(st.dev_n * knobs.log_keep) if known else 0.0
         bar = max(knobs.max_step_ml_s, knobs.artifact_k * math.sqrt(mean_sq))
+        # How long the smoothed flow has stayed put: an artifact's step is spread over the
+        # whole smoother, so a calm run longer than the smoother has none inside it.
+        if abs(d - st.anchor_ml_s) <= 0.5 * bar:
+            st.calm += 1
+        else:
+            st.anchor_ml_s, st.calm = d, 0
         if not st.gate_on:
             if abs(dev) > bar:
                 st.gate_on, st.gate_start, st.cut = True, n, st.cut + 1
                 # Level and flow from before its leading tail: the smoother lets an
                 # artifact in up to half its length before the bar sees it.
-                st.level0_ml = levels[0, (n - m - knobs.lead) % ring]
-                st.held_ml_s, st.peak_exc_ml = levels[2, (n - knobs.lead) % ring], 0.0
+                st.level0_ml = levels[0, (n - m - lead) % ring]
+                st.held_ml_s, st.peak_exc_ml = levels[2, (n - lead) % ring], 0.0
             elif abs(dev) <= 0.5 * bar:
                 # Only samples well inside the bar measure it: a transient the bar is
                 # still catching up with must not raise it (it would chase the artifact).
@@ -412,13 +447,21 @@ def _cumulative_run(
                 )
         if st.gate_on:
             st.last_on = n
-            since = n - st.gate_start + m + knobs.lead  # samples since level0
+            since = n - st.gate_start + m + lead  # samples since level0
             expected = st.level0_ml + st.held_ml_s * since / knobs.rate_hz
             away = abs(level - expected)
             st.peak_exc_ml = max(st.peak_exc_ml, away)
             back = away <= knobs.return_frac * st.peak_exc_ml and abs(dev) <= bar
-            if back or n - st.gate_start >= knobs.touch:
-                st.gate_on = False  # back where it was (a touch, a lift), or a new level
+            if back:
+                st.gate_on = False  # back where it was (a touch, a lift)
+            elif n - st.gate_start >= knobs.touch and st.calm > 2 * lead:
+                # A new level (a tare, a swapped bottle; or a rise that only looked like
+                # a step), settled: from now on the flow is its derivative. The estimate
+                # starts from it, or the held flow would stay further from it than the
+                # bar and the next sample would cut it out again.
+                st.gate_on = False
+                st.held_ml_s = st.out_ml_s = d
+                zi[:, :] = zi_step * d
         st.fed = n + 1
         # The sample margin samples ago is decided now: cut out if an excursion was seen
         # within margin samples on either side of it.
@@ -429,14 +472,19 @@ def _cumulative_run(
         st.out_ml_s = sos_push(sos, zi, g)
         levels[2, slot] = st.out_ml_s
         out[i] = st.out_ml_s
+        late[i] = levels[3, (j if j > 0 else 0) % ring]
     return x.size
 
 
 @kernel
-def _direct_run(knobs, scale, state, recent, spiky, raw, weights, levels, sos, zi, x, out) -> int:
+def _direct_run(
+    knobs, cknobs, scale, state, recent, spiky, cycle, diffs, acf, boxes, levels, sos, zi,
+    zi_step, x, out, late,
+) -> int:  # fmt: skip
     """Spikes replaced, smoothed, low-passed: flow of a flow channel, mL/s (half a spike
-    window late: a spike is known once the samples after it are). Stops at the first
-    missing sample; returns how many it took."""
+    window late: a spike is known once the samples after it are), and the smoother's
+    delay behind each output, samples. Stops at the first missing sample; returns how
+    many it took."""
     st = state[0]
     for i in range(x.size):
         v = x[i] * scale
@@ -455,6 +503,7 @@ def _direct_run(knobs, scale, state, recent, spiky, raw, weights, levels, sos, z
         st.signed = st.signed or v < 0.0
         st.counting = not st.signed and (st.counting or zeros > knobs.impulsive_share)
         mid = _despike(knobs, st, spiky, v, st.counting)
-        out[i] = sos_push(sos, zi, _smooth(st, raw, weights, mid))
+        out[i] = sos_push(sos, zi, cycle_push(cknobs, cycle, diffs, acf, boxes, mid))
+        late[i] = cycle[0].delay
         st.fed = n + 1
     return x.size

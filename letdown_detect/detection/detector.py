@@ -50,15 +50,18 @@ DETECTOR_STATE = np.dtype(
         ("noise_z", "f8"),  # the noise's running mean square: weighted sum, then count
         ("noise_n", "f8"),
         ("last_t", "f8"),  # time of the newest sample
+        ("last_delay", "f8"),  # and how late its flow showed a change, s
         ("base", "f8"),  # the open letdown: flow it rose from, its peak, its threshold,
         ("peak", "f8"),
         ("threshold", "f8"),
-        ("foot_t", "f8"),  # its onset (flow time base), detection time
+        ("foot_t", "f8"),  # its onset (flow time base), the flow's delay there, detection time
+        ("foot_delay", "f8"),
         ("detected_t", "f8"),
         ("volume_at_foot", "f8"),
         ("score", "f8"),  # rise / threshold at detection
         ("rise_base", "f8"),
         ("rise_threshold", "f8"),
+        ("rise_sigma", "f8"),  # the flow's noise deviation then
     ]
 )
 # Why the loop paused (``event``).
@@ -93,7 +96,8 @@ class LetdownDetector:
         channel: name reported in events (a channel, or ``both`` for a fused sum).
         config: detector parameters.
         delay_s: how late the flow estimate shows a rise (filter delay), s;
-            removed from reported onsets and ends.
+            removed from reported onsets and ends unless ``process`` is given each
+            sample's own delay.
     """
 
     def __init__(self, channel: str, config: DetectorConfig, delay_s: float) -> None:
@@ -134,9 +138,9 @@ class LetdownDetector:
         self._closing = extreme_state(self._dip, True)
         self._lowest = extreme_state(self._knobs.window, False)
         self._lagged = np.zeros(2 * self._knobs.lag)  # flow of the last 2 * lag samples
-        # t, flow and volume of the newest samples for the onset look-back: the kept
-        # history and the sample being decided.
-        self._ring = np.zeros((3, self._history + 1))
+        # t, flow, volume and the flow's delay of the newest samples for the onset
+        # look-back: the kept history and the sample being decided.
+        self._ring = np.zeros((4, self._history + 1))
 
     @property
     def state(self) -> dict[str, object]:
@@ -162,31 +166,37 @@ class LetdownDetector:
         )
         self._lagged, self._ring = saved["lagged"], saved["ring"]
 
-    def process(self, t_s: np.ndarray, flow_ml_s: np.ndarray) -> list[Event]:
-        """Feed grid samples of smoothed flow, mL/s (NaN samples are skipped).
+    def process(
+        self, t_s: np.ndarray, flow_ml_s: np.ndarray, delay_s: np.ndarray | None = None
+    ) -> list[Event]:
+        """Feed grid samples of smoothed flow, mL/s (NaN samples are skipped), and how
+        late each shows a change, s (``None``: the detector's ``delay_s``).
 
         Returns:
             Events detected (``end_s is None``) or completed within this chunk.
         """
         t = np.ascontiguousarray(t_s, float)
         f = np.ascontiguousarray(flow_ml_s, float)
+        d = np.full(t.size, self.delay_s) if delay_s is None else np.asarray(delay_s, float)
+        d = np.ascontiguousarray(d)
         events: list[Event] = []
-        i = self._walk(t, f, 0)
+        i = self._walk(t, f, d, 0)
         while i >= 0:
             if self._state[0].event == _DETECTED:
                 events.extend(self._detect())
             else:
-                events.append(self._complete(float(t[i]), self._state[0].volume_ml))
-            i = self._walk(t, f, i + 1)
+                st = self._state[0]
+                events.append(self._complete(float(t[i]), st.volume_ml, float(d[i])))
+            i = self._walk(t, f, d, i + 1)
         return events
 
-    def _walk(self, t: np.ndarray, f: np.ndarray, start: int) -> int:
+    def _walk(self, t: np.ndarray, f: np.ndarray, d: np.ndarray, start: int) -> int:
         """Run the compiled loop from sample ``start`` to the next event (its index) or
         the end of the chunk (-1)."""
         close, low = self._closing, self._lowest
         return _detector_run(
             self._knobs, self._state, close[0], close[1], close[2],
-            low[0], low[1], low[2], self._lagged, self._ring, t, f, start,
+            low[0], low[1], low[2], self._lagged, self._ring, t, f, d, start,
         )  # fmt: skip
 
     def flush(self) -> list[Event]:
@@ -194,10 +204,10 @@ class LetdownDetector:
         st = self._state[0]
         if not st.open:
             return []
-        return [self._complete(float(st.last_t), st.volume_ml)]
+        return [self._complete(float(st.last_t), st.volume_ml, float(st.last_delay))]
 
     def _lookback(self) -> np.ndarray:
-        """Times, flows and volumes (rows) of the kept samples, oldest first."""
+        """Times, flows, volumes and delays (rows) of the kept samples, oldest first."""
         n, size = int(self._state[0].n), self._ring.shape[1]
         if n <= size:
             return self._ring[:, :n]
@@ -206,11 +216,14 @@ class LetdownDetector:
     def _detect(self) -> list[Event]:
         """A letdown became certain at the newest sample: complete the open one, start this."""
         cfg = self.config
-        all_t, all_f, all_v = self._lookback()
+        all_t, all_f, all_v, all_d = self._lookback()
         at = all_t.size - 1
         st = self._state[0]
         base, threshold = st.rise_base, st.rise_threshold
-        level = base + cfg.onset_frac * (all_f[at] - base)
+        # The base is the lowest flow of the look-back, about two noise deviations under
+        # the flow's mean before the rise: a level closer to it than that finds the last
+        # noise dip, which may lie many seconds before the rise began.
+        level = base + max(cfg.onset_frac * (all_f[at] - base), cfg.onset_noise_k * st.rise_sigma)
         below = np.flatnonzero(all_f[: at + 1] <= level)
         if below.size:
             k = int(below[-1])
@@ -222,9 +235,11 @@ class LetdownDetector:
         events = []
         if st.open:
             foot = max(foot, float(st.foot_t) + 1.0 / cfg.rate_hz)
-            events.append(self._complete(foot, np.interp(foot, all_t, all_v)))
+            end = self._complete(foot, np.interp(foot, all_t, all_v), np.interp(foot, all_t, all_d))
+            events.append(end)
         rise = float(all_f[at] - base)
         st.foot_t, st.detected_t = foot, all_t[at]
+        st.foot_delay = np.interp(foot, all_t, all_d)
         st.volume_at_foot = np.interp(foot, all_t, all_v)
         st.base, st.peak, st.threshold = base, all_f[at], threshold
         st.score = rise / threshold
@@ -232,9 +247,9 @@ class LetdownDetector:
         events.append(self._event())
         return events
 
-    def _complete(self, end_t: float, end_volume: float) -> Event:
+    def _complete(self, end_t: float, end_volume: float, end_delay: float) -> Event:
         """Close the open letdown at ``end_t`` (flow time base), where the volume integral
-        was ``end_volume`` (mL).
+        was ``end_volume`` (mL) and the flow ``end_delay`` late (s).
 
         A rise that collapsed, or was cut off by the end of the stream, within
         ``evidence_s`` of its detection is completed as ``retracted``: a hand
@@ -244,21 +259,23 @@ class LetdownDetector:
         st.open = False
         volume = float(end_volume - st.volume_at_foot)
         late = end_t - st.detected_t >= self.config.evidence_s
-        return self._event(end_t=end_t, volume=volume, label="letdown" if late else "retracted")
+        label = "letdown" if late else "retracted"
+        return self._event(end_t=end_t - end_delay, volume=volume, label=label)
 
     def _event(
         self, end_t: float | None = None, volume: float | None = None, label: str = "letdown"
     ) -> Event:
-        """The open letdown as an event (complete when ``end_t`` is given)."""
+        """The open letdown as an event (complete when its delay-corrected ``end_t`` is
+        given)."""
         st = self._state[0]
         half_bin = 0.5 / self.config.rate_hz  # a grid bin is known once it has ended
         return Event(
-            onset_s=float(st.foot_t) - self.delay_s,
+            onset_s=float(st.foot_t - st.foot_delay),
             detected_s=float(st.detected_t) + half_bin,
             peak_flow_ml_s=float(st.peak),
             channel=self.channel,
             score=float(st.score),
-            end_s=None if end_t is None else end_t - self.delay_s,
+            end_s=None if end_t is None else float(end_t),
             volume_ml=volume,
             label=label,
         )
@@ -267,7 +284,7 @@ class LetdownDetector:
 @kernel
 def _detector_run(
     knobs, state, close_meta, close_idx, close_val, low_meta, low_idx, low_val, lagged, ring, t, f,
-    start: int,
+    delay, start: int,
 ) -> int:  # fmt: skip
     """Walk the samples from ``start``; return the index of the first one after which an
     event must be built (why in ``state.event``), or -1 at the end of the chunk.
@@ -312,9 +329,9 @@ def _detector_run(
             mean_sq = st.noise_z / -math.expm1(st.noise_n * log_keep)
         sigma = math.sqrt(mean_sq / 6.0)
         st.volume_ml += max(x, 0.0) / knobs.rate_hz
-        st.last_t = ti
+        st.last_t, st.last_delay = ti, delay[i]
         slot = n % size
-        ring[0, slot], ring[1, slot], ring[2, slot] = ti, x, st.volume_ml
+        ring[0, slot], ring[1, slot], ring[2, slot], ring[3, slot] = ti, x, st.volume_ml, delay[i]
         # Baseline = lowest flow over the look-back after closing dips shorter than
         # dip_s: a flow estimate that dips (an artifact) and recovers is not a new rise.
         closed = extreme_push(close_meta, close_idx, close_val, x)
@@ -336,7 +353,7 @@ def _detector_run(
             strong = x - base > knobs.strong_rise * threshold
             if (run >= confirm and strong) or run >= knobs.weak_confirm:
                 st.run, st.armed, st.event = 0, False, _DETECTED
-                st.rise_base, st.rise_threshold = base, threshold
+                st.rise_base, st.rise_threshold, st.rise_sigma = base, threshold, sigma
                 return i
             st.run = run
             _advance_floor(st, closed, valid, window)
