@@ -40,7 +40,8 @@ FLOW_STATE = np.dtype(
         ("signed", "b1"),  # the sensor has read a negative flow: it does not count drops
         ("out_ml_s", "f8"),  # newest output, mL/s
         ("cut", "i8"),  # artifact excursions cut out ever (kept across restarts)
-    ]
+    ],
+    align=True,  # a plain aligned record: numba types it from a cache on every call
 )
 
 
@@ -192,7 +193,7 @@ class FlowEstimator:
 
     def reset(self) -> None:
         """Back to the just-built state."""
-        self._state = np.zeros(1, FLOW_STATE).view(np.recarray)
+        self._state = np.zeros(1, FLOW_STATE)
         self._restart()
         self._pending_t: np.ndarray | None = None  # an unfinished gap and the samples after
         self._pending_x: np.ndarray | None = None  # it (in mL or mL/s)
@@ -263,7 +264,7 @@ class FlowEstimator:
     def _restart(self) -> None:
         """Filters start afresh with the next sample (at reset, or after a long gap)."""
         cut = int(self._state[0]["cut"])
-        self._state = np.zeros(1, FLOW_STATE).view(np.recarray)
+        self._state = np.zeros(1, FLOW_STATE)
         self._state[0]["cut"] = cut
         self._state[0]["last_on"] = -(1 << 40)
         self._lowpass.reset()

@@ -59,7 +59,8 @@ DETECTOR_STATE = np.dtype(
         ("score", "f8"),  # rise / threshold at detection
         ("rise_base", "f8"),
         ("rise_threshold", "f8"),
-    ]
+    ],
+    align=True,  # a plain aligned record: numba types it from a cache on every call
 )
 # Why the loop paused (``event``).
 _DETECTED, _COMPLETED = 1, 2
@@ -126,10 +127,10 @@ class LetdownDetector:
 
     def reset(self) -> None:
         """Back to the just-built state."""
-        self._state = np.zeros(1, DETECTOR_STATE).view(np.recarray)
+        self._state = np.zeros(1, DETECTOR_STATE)
         st = self._state[0]
-        st.armed = True
-        st.settled_t, st.floor_min, st.last_t = np.inf, np.inf, np.nan
+        st["armed"] = True
+        st["settled_t"], st["floor_min"], st["last_t"] = np.inf, np.inf, np.nan
         # Dip-closed flow (rolling max over dip_s), then its rolling min over baseline_s.
         self._closing = extreme_state(self._dip, True)
         self._lowest = extreme_state(self._knobs.window, False)
@@ -173,10 +174,10 @@ class LetdownDetector:
         events: list[Event] = []
         i = self._walk(t, f, 0)
         while i >= 0:
-            if self._state[0].event == _DETECTED:
+            if self._state[0]["event"] == _DETECTED:
                 events.extend(self._detect())
             else:
-                events.append(self._complete(float(t[i]), self._state[0].volume_ml))
+                events.append(self._complete(float(t[i]), self._state[0]["volume_ml"]))
             i = self._walk(t, f, i + 1)
         return events
 
@@ -192,13 +193,13 @@ class LetdownDetector:
     def flush(self) -> list[Event]:
         """End of stream: complete the letdown still running, if any."""
         st = self._state[0]
-        if not st.open:
+        if not st["open"]:
             return []
-        return [self._complete(float(st.last_t), st.volume_ml)]
+        return [self._complete(float(st["last_t"]), st["volume_ml"])]
 
     def _lookback(self) -> np.ndarray:
         """Times, flows and volumes (rows) of the kept samples, oldest first."""
-        n, size = int(self._state[0].n), self._ring.shape[1]
+        n, size = int(self._state[0]["n"]), self._ring.shape[1]
         if n <= size:
             return self._ring[:, :n]
         return np.roll(self._ring, -(n % size), axis=1)
@@ -209,7 +210,7 @@ class LetdownDetector:
         all_t, all_f, all_v = self._lookback()
         at = all_t.size - 1
         st = self._state[0]
-        base, threshold = st.rise_base, st.rise_threshold
+        base, threshold = st["rise_base"], st["rise_threshold"]
         level = base + cfg.onset_frac * (all_f[at] - base)
         below = np.flatnonzero(all_f[: at + 1] <= level)
         if below.size:
@@ -220,15 +221,15 @@ class LetdownDetector:
         else:
             foot = float(all_t[0])
         events = []
-        if st.open:
-            foot = max(foot, float(st.foot_t) + 1.0 / cfg.rate_hz)
+        if st["open"]:
+            foot = max(foot, float(st["foot_t"]) + 1.0 / cfg.rate_hz)
             events.append(self._complete(foot, np.interp(foot, all_t, all_v)))
         rise = float(all_f[at] - base)
-        st.foot_t, st.detected_t = foot, all_t[at]
-        st.volume_at_foot = np.interp(foot, all_t, all_v)
-        st.base, st.peak, st.threshold = base, all_f[at], threshold
-        st.score = rise / threshold
-        st.open = True
+        st["foot_t"], st["detected_t"] = foot, all_t[at]
+        st["volume_at_foot"] = np.interp(foot, all_t, all_v)
+        st["base"], st["peak"], st["threshold"] = base, all_f[at], threshold
+        st["score"] = rise / threshold
+        st["open"] = True
         events.append(self._event())
         return events
 
@@ -241,9 +242,9 @@ class LetdownDetector:
         pressing on the bottle or the bottle lifted off, not milk ejection.
         """
         st = self._state[0]
-        st.open = False
-        volume = float(end_volume - st.volume_at_foot)
-        late = end_t - st.detected_t >= self.config.evidence_s
+        st["open"] = False
+        volume = float(end_volume - st["volume_at_foot"])
+        late = end_t - st["detected_t"] >= self.config.evidence_s
         return self._event(end_t=end_t, volume=volume, label="letdown" if late else "retracted")
 
     def _event(
@@ -253,11 +254,11 @@ class LetdownDetector:
         st = self._state[0]
         half_bin = 0.5 / self.config.rate_hz  # a grid bin is known once it has ended
         return Event(
-            onset_s=float(st.foot_t) - self.delay_s,
-            detected_s=float(st.detected_t) + half_bin,
-            peak_flow_ml_s=float(st.peak),
+            onset_s=float(st["foot_t"]) - self.delay_s,
+            detected_s=float(st["detected_t"]) + half_bin,
+            peak_flow_ml_s=float(st["peak"]),
             channel=self.channel,
-            score=float(st.score),
+            score=float(st["score"]),
             end_s=None if end_t is None else end_t - self.delay_s,
             volume_ml=volume,
             label=label,
