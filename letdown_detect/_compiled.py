@@ -15,6 +15,7 @@ import os
 from pathlib import Path
 
 import numba
+import numpy as np
 import platformdirs
 
 
@@ -39,6 +40,17 @@ if not os.environ.get("NUMBA_CACHE_DIR"):  # a user's own choice wins
 #: or install pays for compiling (a few seconds). ``error_model`` "numpy": a division
 #: by zero gives inf/NaN as in numpy, never an exception.
 kernel = numba.njit(cache=True, nogil=True, error_model="numpy")
+
+
+def loop_input(x: np.ndarray, dtype: type = np.float64) -> np.ndarray:
+    """``x`` as a writable C-contiguous array of ``dtype``, copied only if it is not one.
+
+    numba compiles (and at start-up loads) a loop once per argument type, and a
+    read-only array (a file's column) or a strided one (one column of several) is a
+    type of its own: inputs passed through here keep every loop at one signature.
+    """
+    x = np.ascontiguousarray(x, dtype)
+    return x if x.flags.writeable else x.copy()
 
 
 def cache_is_warm() -> bool:

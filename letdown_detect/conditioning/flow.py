@@ -15,7 +15,7 @@ from typing import NamedTuple, Protocol
 
 import numpy as np
 
-from .._compiled import kernel
+from .._compiled import kernel, loop_input
 from ..model import Channel
 from .filters import SosFilter, copied, sos_push
 
@@ -278,6 +278,7 @@ class FlowEstimator:
     def _run(self, x: np.ndarray, scale: float) -> np.ndarray:
         """Smoothed flow (mL/s) of the samples of ``x`` (times ``scale``: mL or mL/s) up
         to the first missing one."""
+        x = loop_input(x)
         raw = np.empty(x.size)
         if self._lowpass._zi is None and x.size and np.isfinite(x[0]):
             first = 0.0 if self._cumulative else float(x[0]) * scale

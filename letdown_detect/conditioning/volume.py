@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .._compiled import kernel
+from .._compiled import kernel, loop_input
 
 # Running sums, float64: the signed integral of the flow and the volume (its running
 # maximum), both mL.
@@ -49,7 +49,7 @@ class SessionVolume:
         Sums run sample after sample from the carried integral, so any chunking gives
         the same numbers to the last bit.
         """
-        flow = np.ascontiguousarray(flow_ml_s, np.float64)
+        flow = loop_input(flow_ml_s)
         out = np.empty(flow.size)
         _volume_run(self.rate_hz, self._sums, flow, out)
         return out

@@ -27,7 +27,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from .._compiled import kernel
+from .._compiled import kernel, loop_input
 from ..conditioning.filters import copied
 from ..conditioning.rolling import extreme_push, extreme_state
 from ..model import Event
@@ -169,8 +169,7 @@ class LetdownDetector:
         Returns:
             Events detected (``end_s is None``) or completed within this chunk.
         """
-        t = np.ascontiguousarray(t_s, float)
-        f = np.ascontiguousarray(flow_ml_s, float)
+        t, f = loop_input(t_s), loop_input(flow_ml_s)
         events: list[Event] = []
         i = self._walk(t, f, 0)
         while i >= 0:
