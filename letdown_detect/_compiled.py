@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import sys
 from pathlib import Path
 
 import numba
@@ -35,6 +36,36 @@ def _cache_dir() -> str:
 
 if not os.environ.get("NUMBA_CACHE_DIR"):  # a user's own choice wins
     numba.config.CACHE_DIR = _cache_dir()
+
+
+def _skip_blas_probe() -> None:
+    """Keep numba from importing scipy.linalg when it loads the first compiled loop.
+
+    numba's array support asks whether a BLAS is there (for the inner products of
+    ``np.cov`` and kin) by importing ``scipy.linalg``, which clones numpy's namespace
+    and so imports ``numpy.f2py`` and ``numpy.testing``: 0.15-0.25 s of every start-up,
+    for routines no loop here calls. The probe is answered "no BLAS" (those inner
+    products then use numba's own loop); ``np.dot`` and ``np.linalg`` in compiled code
+    still look for scipy, and find it, when they are compiled.
+    """
+    if "numba.np.arraymath" in sys.modules or "scipy.linalg" in sys.modules:
+        return  # probed already, or nothing left to save
+    from numba.np import linalg
+
+    probe = linalg.ensure_blas
+
+    def no_blas() -> None:
+        raise ImportError("no BLAS probe at start-up")
+
+    linalg.ensure_blas = no_blas
+    try:
+        from numba.np import arraymath
+    finally:
+        linalg.ensure_blas = probe
+    arraymath.ensure_blas = probe
+
+
+_skip_blas_probe()
 
 #: Compiled at the first call and cached on disk, so only the first run after an edit
 #: or install pays for compiling (a few seconds). ``error_model`` "numpy": a division
