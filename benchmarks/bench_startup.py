@@ -5,10 +5,13 @@ Run: ``python benchmarks/bench_startup.py [--runs 5]``
 Each figure is the median wall time of fresh interpreter processes (so nothing
 is cached in memory): importing numpy, pandas, numba and the core; importing
 scipy.signal (what designing the Butterworth filters used to cost at every
-start, now designed by our own bilinear transform); loading the cached
-compiled loops (``warm_up``); a warm ``letdown detect`` of one 20-minute
-recording; and the same with a cold compile cache (the first run after an
-install), which prints one line saying what it is preparing.
+start, now designed by our own bilinear transform); loading the cached compiled
+loops: the first one alone (numba sets up its compiler's tables once, whichever
+loop comes first; each further loop costs a few ms), then all of them
+(``warm_up``, what ``live`` runs); a warm ``letdown detect`` of one 20-minute
+recording (it loads only the loops its channels use); and the same with a cold
+compile cache (the first run after an install), which prints one line saying
+what it is preparing.
 """
 
 from __future__ import annotations
@@ -56,6 +59,10 @@ def main() -> None:
             "import numba": _python("import numba"),
             "import scipy.signal (no longer at detect time)": _python("import scipy.signal"),
             "import letdown_detect.pipeline": _python("import letdown_detect.pipeline"),
+            "... + first cached loop (numba's one-time set-up)": _python(
+                "from letdown_detect.conditioning.filters import SosFilter\n"
+                "SosFilter(0.5, 10.0).delay_s"
+            ),
             "... + warm_up() (load compiled loops)": _python(
                 "from letdown_detect.pipeline import warm_up; warm_up()"
             ),

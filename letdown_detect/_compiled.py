@@ -12,9 +12,11 @@ from __future__ import annotations
 
 import hashlib
 import os
+import sys
 from pathlib import Path
 
 import numba
+import numpy as np
 import platformdirs
 
 
@@ -35,10 +37,51 @@ def _cache_dir() -> str:
 if not os.environ.get("NUMBA_CACHE_DIR"):  # a user's own choice wins
     numba.config.CACHE_DIR = _cache_dir()
 
+
+def _skip_blas_probe() -> None:
+    """Keep numba from importing scipy.linalg when it loads the first compiled loop.
+
+    numba's array support asks whether a BLAS is there (for the inner products of
+    ``np.cov`` and kin) by importing ``scipy.linalg``, which clones numpy's namespace
+    and so imports ``numpy.f2py`` and ``numpy.testing``: 0.15-0.25 s of every start-up,
+    for routines no loop here calls. The probe is answered "no BLAS" (those inner
+    products then use numba's own loop); ``np.dot`` and ``np.linalg`` in compiled code
+    still look for scipy, and find it, when they are compiled.
+    """
+    if "numba.np.arraymath" in sys.modules or "scipy.linalg" in sys.modules:
+        return  # probed already, or nothing left to save
+    from numba.np import linalg
+
+    probe = linalg.ensure_blas
+
+    def no_blas() -> None:
+        raise ImportError("no BLAS probe at start-up")
+
+    linalg.ensure_blas = no_blas
+    try:
+        from numba.np import arraymath
+    finally:
+        linalg.ensure_blas = probe
+    arraymath.ensure_blas = probe
+
+
+_skip_blas_probe()
+
 #: Compiled at the first call and cached on disk, so only the first run after an edit
 #: or install pays for compiling (a few seconds). ``error_model`` "numpy": a division
 #: by zero gives inf/NaN as in numpy, never an exception.
 kernel = numba.njit(cache=True, nogil=True, error_model="numpy")
+
+
+def loop_input(x: np.ndarray, dtype: type = np.float64) -> np.ndarray:
+    """``x`` as a writable C-contiguous array of ``dtype``, copied only if it is not one.
+
+    numba compiles (and at start-up loads) a loop once per argument type, and a
+    read-only array (a file's column) or a strided one (one column of several) is a
+    type of its own: inputs passed through here keep every loop at one signature.
+    """
+    x = np.ascontiguousarray(x, dtype)
+    return x if x.flags.writeable else x.copy()
 
 
 def cache_is_warm() -> bool:

@@ -83,7 +83,8 @@ def run(args: argparse.Namespace) -> int:
 
     if not cache_is_warm():
         print(PREPARING, file=sys.stderr)  # one line before compiling, else silent
-    warm_up(config)
+        warm_up(config)  # every loop, so a later run with any sensor starts warm
+    # Warm: each recording loads only the loops its channels use.
     status = 0
     for path in args.recordings:
         try:

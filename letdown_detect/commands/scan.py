@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
 from dataclasses import dataclass
 
 
@@ -102,6 +101,8 @@ def describe(d: FoundDevice) -> str:
 
 def run(args: argparse.Namespace) -> int:
     """Print one device per line: mark, address, name, RSSI."""
+    import asyncio
+
     found = asyncio.run(scan(args.timeout))
     if not found:
         print("No Bluetooth LE devices found. Is the pump switched on and near?")

@@ -42,7 +42,7 @@ from typing import NamedTuple, Protocol
 
 import numpy as np
 
-from .._compiled import kernel
+from .._compiled import kernel, loop_input
 from .filters import copied
 
 #: Running state of one pump-cycle smoother, by name.
@@ -53,7 +53,8 @@ CYCLE_STATE = np.dtype(
         ("weight", "f8"),  # weight the autocorrelation has seen (for its bias correction)
         ("length", "f8"),  # the boxcars' length now, samples (fractional)
         ("delay", "f8"),  # the cascade's delay now, samples
-    ]
+    ],
+    align=True,  # a plain aligned record: numba types it from a cache on every call
 )
 
 
@@ -266,5 +267,5 @@ class CycleSmoother:
     def process(self, x: np.ndarray) -> np.ndarray:
         """Smooth a chunk of finite samples; returns a new array of the same length."""
         out, delay = np.empty(x.size), np.empty(x.size)
-        _cycle_run(self._knobs, *self._arrays, np.asarray(x, float), out, delay)
+        _cycle_run(self._knobs, *self._arrays, loop_input(x), out, delay)
         return out

@@ -6,7 +6,7 @@ import math
 
 import numpy as np
 
-from .._compiled import kernel
+from .._compiled import kernel, loop_input
 from ..errors import ConfigError
 
 # Integer state, int64: samples in the bin still filling (0 before the first sample), its
@@ -85,8 +85,8 @@ class Resampler:
         Returns:
             Grid times (bin centres, s) and values (NaN where a gap), shape (m,), (m, channels).
         """
-        t_s = np.ascontiguousarray(t_s, np.float64)
-        values = np.ascontiguousarray(values, np.float64).reshape(-1, self.channels)
+        t_s = loop_input(t_s)
+        values = loop_input(values).reshape(-1, self.channels)
         # Exact, not just an upper bound: a corrupt far-future time stays held (every later
         # sample is dropped as out of order), so it must not size the output.
         m = _resample_count(self._ints, self._floats, t_s)

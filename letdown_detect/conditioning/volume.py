@@ -11,6 +11,14 @@ from __future__ import annotations
 
 import numpy as np
 
+from .._compiled import kernel, loop_input
+
+# Running sums, float64: the signed integral of the flow and the volume (its running
+# maximum), both mL.
+_INTEGRAL, _VOLUME = range(2)
+#: What an infinite flow counts as (numpy's ``nan_to_num``), mL/s.
+_BIGGEST = float(np.finfo(np.float64).max)
+
 
 class SessionVolume:
     """Streaming volume of a grid flow stream, mL. ``rate_hz``: the grid rate, Hz.
@@ -23,14 +31,17 @@ class SessionVolume:
     """
 
     def __init__(self, rate_hz: float) -> None:
-        self.rate_hz = rate_hz
+        self.rate_hz = float(rate_hz)
         self.reset()
 
     def reset(self) -> None:
         """Back to the just-built state: nothing expressed yet."""
-        self._integral_ml = 0.0
-        self.volume_ml = 0.0
+        self._sums = np.zeros(2)
+
+    @property
+    def volume_ml(self) -> float:
         """Milk expressed so far, mL."""
+        return float(self._sums[_VOLUME])
 
     def process(self, flow_ml_s: np.ndarray) -> np.ndarray:
         """Feed grid samples of flow (mL/s, any chunk size); returns the volume at each, mL.
@@ -38,11 +49,28 @@ class SessionVolume:
         Sums run sample after sample from the carried integral, so any chunking gives
         the same numbers to the last bit.
         """
-        if flow_ml_s.size == 0:
-            return np.empty(0)
-        steps = np.nan_to_num(np.asarray(flow_ml_s, float), nan=0.0) / self.rate_hz
-        running = np.cumsum(np.concatenate([[self._integral_ml], steps]))[1:]
-        self._integral_ml = float(running[-1])
-        out = np.maximum.accumulate(np.concatenate([[self.volume_ml], running]))[1:]
-        self.volume_ml = float(out[-1])
+        flow = loop_input(flow_ml_s)
+        out = np.empty(flow.size)
+        _volume_run(self.rate_hz, self._sums, flow, out)
         return out
+
+
+@kernel
+def _volume_run(rate_hz: float, sums: np.ndarray, flow: np.ndarray, out: np.ndarray) -> None:
+    """Integrate ``flow`` (mL/s; NaN counts as 0, infinities as the largest float) from
+    the carried sums; ``out`` gets the running maximum of the integral, mL. The same
+    numbers as ``np.cumsum`` then ``np.maximum.accumulate`` (both sequential)."""
+    for i in range(flow.size):
+        x = flow[i]
+        if np.isnan(x):
+            x = 0.0
+        elif x > _BIGGEST:
+            x = _BIGGEST
+        elif x < -_BIGGEST:
+            x = -_BIGGEST
+        sums[_INTEGRAL] = sums[_INTEGRAL] + x / rate_hz
+        # np.maximum keeps the first operand when it is >= the second or NaN.
+        kept = sums[_VOLUME]
+        if not (kept >= sums[_INTEGRAL] or np.isnan(kept)):
+            sums[_VOLUME] = sums[_INTEGRAL]
+        out[i] = sums[_VOLUME]

@@ -27,7 +27,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from .._compiled import kernel
+from .._compiled import kernel, loop_input
 from ..conditioning.filters import copied
 from ..conditioning.rolling import extreme_push, extreme_state
 from ..model import Event
@@ -62,7 +62,8 @@ DETECTOR_STATE = np.dtype(
         ("rise_base", "f8"),
         ("rise_threshold", "f8"),
         ("rise_sigma", "f8"),  # the flow's noise deviation then
-    ]
+    ],
+    align=True,  # a plain aligned record: numba types it from a cache on every call
 )
 # Why the loop paused (``event``).
 _DETECTED, _COMPLETED = 1, 2
@@ -130,10 +131,10 @@ class LetdownDetector:
 
     def reset(self) -> None:
         """Back to the just-built state."""
-        self._state = np.zeros(1, DETECTOR_STATE).view(np.recarray)
+        self._state = np.zeros(1, DETECTOR_STATE)
         st = self._state[0]
-        st.armed = True
-        st.settled_t, st.floor_min, st.last_t = np.inf, np.inf, np.nan
+        st["armed"] = True
+        st["settled_t"], st["floor_min"], st["last_t"] = np.inf, np.inf, np.nan
         # Dip-closed flow (rolling max over dip_s), then its rolling min over baseline_s.
         self._closing = extreme_state(self._dip, True)
         self._lowest = extreme_state(self._knobs.window, False)
@@ -175,18 +176,16 @@ class LetdownDetector:
         Returns:
             Events detected (``end_s is None``) or completed within this chunk.
         """
-        t = np.ascontiguousarray(t_s, float)
-        f = np.ascontiguousarray(flow_ml_s, float)
-        d = np.full(t.size, self.delay_s) if delay_s is None else np.asarray(delay_s, float)
-        d = np.ascontiguousarray(d)
+        t, f = loop_input(t_s), loop_input(flow_ml_s)
+        d = np.full(t.size, self.delay_s) if delay_s is None else loop_input(delay_s)
         events: list[Event] = []
         i = self._walk(t, f, d, 0)
         while i >= 0:
-            if self._state[0].event == _DETECTED:
+            if self._state[0]["event"] == _DETECTED:
                 events.extend(self._detect())
             else:
                 st = self._state[0]
-                events.append(self._complete(float(t[i]), st.volume_ml, float(d[i])))
+                events.append(self._complete(float(t[i]), st["volume_ml"], float(d[i])))
             i = self._walk(t, f, d, i + 1)
         return events
 
@@ -202,13 +201,13 @@ class LetdownDetector:
     def flush(self) -> list[Event]:
         """End of stream: complete the letdown still running, if any."""
         st = self._state[0]
-        if not st.open:
+        if not st["open"]:
             return []
-        return [self._complete(float(st.last_t), st.volume_ml, float(st.last_delay))]
+        return [self._complete(float(st["last_t"]), st["volume_ml"], float(st["last_delay"]))]
 
     def _lookback(self) -> np.ndarray:
         """Times, flows, volumes and delays (rows) of the kept samples, oldest first."""
-        n, size = int(self._state[0].n), self._ring.shape[1]
+        n, size = int(self._state[0]["n"]), self._ring.shape[1]
         if n <= size:
             return self._ring[:, :n]
         return np.roll(self._ring, -(n % size), axis=1)
@@ -219,11 +218,12 @@ class LetdownDetector:
         all_t, all_f, all_v, all_d = self._lookback()
         at = all_t.size - 1
         st = self._state[0]
-        base, threshold = st.rise_base, st.rise_threshold
+        base, threshold = st["rise_base"], st["rise_threshold"]
         # The base is the lowest flow of the look-back, about two noise deviations under
         # the flow's mean before the rise: a level closer to it than that finds the last
         # noise dip, which may lie many seconds before the rise began.
-        level = base + max(cfg.onset_frac * (all_f[at] - base), cfg.onset_noise_k * st.rise_sigma)
+        above = max(cfg.onset_frac * (all_f[at] - base), cfg.onset_noise_k * st["rise_sigma"])
+        level = base + above
         below = np.flatnonzero(all_f[: at + 1] <= level)
         if below.size:
             k = int(below[-1])
@@ -233,17 +233,17 @@ class LetdownDetector:
         else:
             foot = float(all_t[0])
         events = []
-        if st.open:
-            foot = max(foot, float(st.foot_t) + 1.0 / cfg.rate_hz)
+        if st["open"]:
+            foot = max(foot, float(st["foot_t"]) + 1.0 / cfg.rate_hz)
             end = self._complete(foot, np.interp(foot, all_t, all_v), np.interp(foot, all_t, all_d))
             events.append(end)
         rise = float(all_f[at] - base)
-        st.foot_t, st.detected_t = foot, all_t[at]
-        st.foot_delay = np.interp(foot, all_t, all_d)
-        st.volume_at_foot = np.interp(foot, all_t, all_v)
-        st.base, st.peak, st.threshold = base, all_f[at], threshold
-        st.score = rise / threshold
-        st.open = True
+        st["foot_t"], st["detected_t"] = foot, all_t[at]
+        st["foot_delay"] = np.interp(foot, all_t, all_d)
+        st["volume_at_foot"] = np.interp(foot, all_t, all_v)
+        st["base"], st["peak"], st["threshold"] = base, all_f[at], threshold
+        st["score"] = rise / threshold
+        st["open"] = True
         events.append(self._event())
         return events
 
@@ -256,9 +256,9 @@ class LetdownDetector:
         pressing on the bottle or the bottle lifted off, not milk ejection.
         """
         st = self._state[0]
-        st.open = False
-        volume = float(end_volume - st.volume_at_foot)
-        late = end_t - st.detected_t >= self.config.evidence_s
+        st["open"] = False
+        volume = float(end_volume - st["volume_at_foot"])
+        late = end_t - st["detected_t"] >= self.config.evidence_s
         label = "letdown" if late else "retracted"
         return self._event(end_t=end_t - end_delay, volume=volume, label=label)
 
@@ -270,11 +270,11 @@ class LetdownDetector:
         st = self._state[0]
         half_bin = 0.5 / self.config.rate_hz  # a grid bin is known once it has ended
         return Event(
-            onset_s=float(st.foot_t - st.foot_delay),
-            detected_s=float(st.detected_t) + half_bin,
-            peak_flow_ml_s=float(st.peak),
+            onset_s=float(st["foot_t"] - st["foot_delay"]),
+            detected_s=float(st["detected_t"]) + half_bin,
+            peak_flow_ml_s=float(st["peak"]),
             channel=self.channel,
-            score=float(st.score),
+            score=float(st["score"]),
             end_s=None if end_t is None else float(end_t),
             volume_ml=volume,
             label=label,

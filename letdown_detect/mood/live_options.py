@@ -18,10 +18,11 @@ from __future__ import annotations
 
 import argparse
 import sys
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
-from ..clock import SessionTime
-from ..sinks.base import EventStream, Sink
+if TYPE_CHECKING:  # at run time only when sinks are built: `letdown detect` never loads them
+    from ..clock import SessionTime
+    from ..sinks.base import EventStream, Sink
 
 
 def add_live_options(parser: argparse.ArgumentParser) -> None:

@@ -13,9 +13,10 @@ import argparse
 import os
 import sys
 from dataclasses import replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from ..sinks.base import Sink
+if TYPE_CHECKING:  # at run time only when sinks are built: `letdown detect` never loads them
+    from ..sinks.base import Sink
 
 #: Environment variable holding the MQTT password (instead of the command line).
 MQTT_PASSWORD_ENV = "LETDOWN_MQTT_PASSWORD"
