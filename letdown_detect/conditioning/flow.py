@@ -456,11 +456,15 @@ def _cumulative_run(
             back = away <= knobs.return_frac * st.peak_exc_ml and abs(dev) <= bar
             if back:
                 st.gate_on = False  # back where it was (a touch, a lift)
-            elif n - st.gate_start >= knobs.touch and st.calm > 2 * lead:
-                # A new level (a tare, a swapped bottle; or a rise that only looked like
-                # a step), settled: from now on the flow is its derivative. The estimate
-                # starts from it, or the held flow would stay further from it than the
-                # bar and the next sample would cut it out again.
+            elif n - st.gate_start < knobs.touch or st.calm <= 2 * lead:
+                pass  # still away, or still moving: an artifact's step fills the smoother
+            elif level < expected:
+                st.gate_on = False  # a new, lower level: tare, swapped or lifted bottle
+            else:
+                # A new, higher level, settled: a rise that only looked like a step (milk
+                # pulls the level up; a hand seldom rests for long). From now on the flow
+                # is its derivative: the estimate starts from it, or the held flow would
+                # stay further from it than the bar and each sample would be cut out again.
                 st.gate_on = False
                 st.held_ml_s = st.out_ml_s = d
                 zi[:, :] = zi_step * d
