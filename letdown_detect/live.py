@@ -57,9 +57,9 @@ log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 
-#: What the first run's compile of the warm-up pipelines took here (a quiet 2-core machine:
-#: 8.4-9.0 s), host s.
-FIRST_COMPILE_S = 9.0
+#: What the first run's compile of the warm-up pipelines took here (a 2-core machine:
+#: 6.6-6.7 s), host s.
+FIRST_COMPILE_S = 7.0
 
 
 async def _within(hook: Awaitable[None], timeout_s: float) -> None:

@@ -151,7 +151,8 @@ class Pipeline:
         if t.size == 0:
             return []
         total = f.sum(axis=0) if self.double else f[0]
-        late = delay.mean(axis=0)  # sides are smoothed alike: their delays agree closely
+        # Sides are smoothed alike (their pump is one): their delays agree closely.
+        late = delay.mean(axis=0) if self.double else delay[0]
         self._volume.process(total)
         finite = np.flatnonzero(np.isfinite(total))
         if finite.size:

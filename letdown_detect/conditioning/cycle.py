@@ -187,7 +187,9 @@ def cycle_push(knobs, state, diffs, acf, boxes, v: float) -> float:
     n, size = st.fed, diffs.size
     slot = n % size
     if n == 0:
-        boxes[:, :] = v
+        for b in range(boxes.shape[0]):
+            for k in range(size):
+                boxes[b, k] = v
         st.previous = v
     # Track the cycle: the running autocorrelation of the clipped first difference.
     u = v - st.previous

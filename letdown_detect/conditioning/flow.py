@@ -156,6 +156,10 @@ class FlowEstimator:
         self._lowpass = SosFilter(cutoff, rate)
         self._kernel = _cumulative_run if self._cumulative else _direct_run
         self._cycle_knobs = cycle_knobs(params)
+        # The delay beside the smoother's: spike test (or the artifact margin) and low-pass.
+        half = self._spike_size // 2  # the spike test judges the middle of its window
+        extra = self._knobs.margin + half if self._cumulative else half  # samples
+        self._fixed_delay_s = extra / rate + self._lowpass.delay_s
         self._scale = float(ml_per_unit)  # floats only: every call hits one compiled loop
         self._cut_total = 0
         self.reset()
@@ -165,14 +169,6 @@ class FlowEstimator:
         """How late a rise shows in the output while no pump cycle is measured (the
         longest smoother), s; ``process`` gives each sample's own delay."""
         return self._fixed_delay_s + (self._weights.size - 1) / 2 / self.params.rate_hz
-
-    @property
-    def _fixed_delay_s(self) -> float:
-        """The delay beside the smoother's: spike test (or the artifact margin) and
-        low-pass, s."""
-        half = self._spike_size // 2  # the spike test judges the middle of its window
-        extra = self._knobs.margin + half if self._cumulative else half  # samples
-        return extra / self.params.rate_hz + self._lowpass.delay_s
 
     @property
     def jumps_cut(self) -> int:
@@ -467,7 +463,8 @@ def _cumulative_run(
                 # stay further from it than the bar and each sample would be cut out again.
                 st.gate_on = False
                 st.held_ml_s = st.out_ml_s = d
-                zi[:, :] = zi_step * d
+                for sec in range(zi.shape[0]):  # the low-pass at rest at d
+                    zi[sec, 0], zi[sec, 1] = zi_step[sec, 0] * d, zi_step[sec, 1] * d
         st.fed = n + 1
         # The sample margin samples ago is decided now: cut out if an excursion was seen
         # within margin samples on either side of it.
