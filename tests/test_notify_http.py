@@ -561,8 +561,8 @@ def test_notify_test_without_targets_says_how_to_add_one(tmp_path, capsys, monke
 def test_letdown_live_sends_no_loopback_link_takes_back_a_retracted_alert_and_numbers_agree(
     endpoint, tmp_path
 ):
-    """``letdown live`` as a parent runs it (seed 12: a rise at 0:04 collapses at once, the
-    letdown at 1:43 follows): the phone never gets a 127.0.0.1 link, a retraction follows
+    """``letdown live`` as a parent runs it (seed 380: a rise at 0:40 collapses at once, the
+    letdown at 1:10 follows): the phone never gets a 127.0.0.1 link, a retraction follows
     the retracted alert, and letdown numbers and times agree between the terminal, the
     notifications, the database and the summary."""
     import sqlite3
@@ -574,7 +574,7 @@ def test_letdown_live_sends_no_loopback_link_takes_back_a_retracted_alert_and_nu
     db = tmp_path / "store.db"
     run = subprocess.run(
         [
-            sys.executable, "-m", "letdown_detect", "live", "--seed", "12", "--speed", "60",
+            sys.executable, "-m", "letdown_detect", "live", "--seed", "380", "--speed", "60",
             "--duration", "240", "--record", str(tmp_path), "--quiet", "--db", str(db),
             "--notify", f"json://127.0.0.1:{endpoint.port}/hook",
         ],
