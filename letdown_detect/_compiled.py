@@ -25,11 +25,13 @@ def _cache_dir() -> str:
 
     numba checks only the timestamp of the file a cached loop is defined in, not
     of the helpers it calls from other files; a directory per version of the
-    sources means an edited helper can never leave a stale loop behind.
+    sources (this file's too: the decorator's options change the compiled code)
+    means an edited helper can never leave a stale loop behind.
     """
     package = Path(__file__).parent
     digest = hashlib.sha256(numba.__version__.encode())
-    for path in sorted([*package.glob("conditioning/*.py"), *package.glob("detection/*.py")]):
+    sources = [package / "_compiled.py", *package.glob("conditioning/*.py")]
+    for path in sorted([*sources, *package.glob("detection/*.py")]):
         digest.update(path.read_bytes())
     return str(Path(platformdirs.user_cache_dir("letdown")) / f"jit-{digest.hexdigest()[:16]}")
 
