@@ -313,12 +313,16 @@ def flow_frame(recording: Recording, config: DetectorConfig | None = None) -> pd
     """The smoothed flow estimate of a recording, for plots and research.
 
     Returns:
-        ``t_s`` (delay-corrected, s) and one ``flow_ml_s`` column per detection
-        channel (``flow_ml_s_left``...) plus their sum ``flow_ml_s`` when double.
+        ``t_s`` (corrected by each sample's delay, s; non-decreasing) and one
+        ``flow_ml_s`` column per detection channel (``flow_ml_s_left``...) plus their sum
+        ``flow_ml_s`` when double.
     """
     pipeline = Pipeline(recording.channels, recording.meta.calibration, config)
     t, f, delay = pipeline.flow(recording.to_block())
-    out = {"t_s": t - delay.mean(axis=0)}
+    late = np.nan_to_num(delay.mean(axis=0), nan=pipeline.delay_s)  # gaps: no flow anyway
+    # A held sample (an artifact cut out) tells of the flow at the hold's start: a stretch
+    # of them collapses onto that time, and the times stay in order.
+    out = {"t_s": np.fmax.accumulate(t - late)}
     if pipeline.double:
         for name, row in zip(pipeline.detect_on, f, strict=True):
             out[f"flow_ml_s_{Channel(name).side}"] = row

@@ -119,3 +119,24 @@ def test_a_level_that_moved_across_a_gap_faster_than_milk_is_a_step() -> None:
     estimate = _level_flow(level, "weight_g")
     assert np.nanmax(estimate[t > 40.0]) < 0.6
     assert np.abs(estimate[t > 90.0] - 0.3).max() < 0.05
+
+
+def test_a_rise_that_began_under_a_lifted_bottle_gets_its_onset_before_the_lift() -> None:
+    """Held over an artifact, the flow estimate tells of the flow at the hold's start: a
+    letdown that began just before the parent lifted the bottle to look shows once the
+    bottle is back, and its onset goes back to the lift (its delay is that age), not to
+    the moment the bottle came back."""
+    import pandas as pd
+
+    from letdown_detect.pipeline import detect
+
+    t = np.arange(0.0, 400.0, 0.1)
+    x = np.clip(t - 100.0, 0, None)
+    flow = 0.05 + 0.6 * np.minimum(x / 8.0, 1.0) * np.exp(-x / 150.0)
+    rng = np.random.default_rng(3)
+    level = 120.0 + np.cumsum(flow) / 10.0 * 1.03 + rng.normal(0.0, 0.2, t.size)
+    lift = (t >= 104.0) & (t < 112.0)
+    level[lift] = rng.normal(0.0, 0.2, lift.sum())  # the bottle off the scale for 8 s
+    events = detect(pd.DataFrame({"t_s": t, "weight_g": np.round(level, 1)}))
+    assert len(events) == 1
+    assert 95.0 < events[0].onset_s < 104.0  # not at 112, when the bottle came back

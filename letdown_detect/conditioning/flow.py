@@ -55,6 +55,7 @@ class FlowKnobs(NamedTuple):
     margin: int  # artifact_margin_s, samples
     lead: int  # half the smoother's length, samples: how early an artifact's tail begins
     touch: int  # touch_s, samples
+    settle: int  # twice the low-pass's delay, samples: how long a release takes to show
     max_step_ml_s: float
     artifact_k: float
     return_frac: float
@@ -139,8 +140,11 @@ class FlowEstimator:
         half = 1 if self._cumulative else max(1, round(params.spike_s * rate))
         self._spike_size = 2 * half + 1
         keep = math.exp(-1.0 / (params.noise_tau_s * rate))
+        cutoff = params.cumulative_cutoff_hz if self._cumulative else params.cutoff_hz
+        self._lowpass = SosFilter(cutoff, rate)
         self._knobs = FlowKnobs(
             rate_hz=float(rate),
+            settle=round(2.0 * self._lowpass.delay_s * rate),
             margin=max(0, round(params.artifact_margin_s * rate)),
             lead=(self._weights.size - 1) // 2,
             touch=max(1, round(params.touch_s * rate)),
@@ -152,8 +156,6 @@ class FlowEstimator:
             keep=keep,
             log_keep=math.log(keep),
         )
-        cutoff = params.cumulative_cutoff_hz if self._cumulative else params.cutoff_hz
-        self._lowpass = SosFilter(cutoff, rate)
         self._kernel = _cumulative_run if self._cumulative else _direct_run
         self._cycle_knobs = cycle_knobs(params)
         # The delay beside the smoother's: spike test (or the artifact margin) and low-pass.
@@ -209,7 +211,8 @@ class FlowEstimator:
     def process(self, t_s: np.ndarray, x: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Feed grid samples (NaN = missing); get ``(t_s, flow_ml_s, delay_s)``: each
         output sample's flow and how late it shows a change (the smoother follows the
-        measured pump cycle, so the delay does too), s.
+        measured pump cycle, so the delay does too; a sample held over an artifact is as
+        late as the flow it holds), s.
 
         A gap is bridged once a smoother's worth of samples after it has arrived, so
         output may trail the input by the gap plus three slowest pump cycles.
@@ -476,6 +479,11 @@ def _cumulative_run(
         levels[2, slot] = st.out_ml_s
         out[i] = st.out_ml_s
         late[i] = levels[3, (j if j > 0 else 0) % ring]
+        if st.last_on >= j - m - knobs.settle:
+            # Held, or the low-pass still settling from it: the sample tells of the flow
+            # from before the artifact's leading tail, not of now; its delay is that age
+            # (a rise that began under a lifted bottle gets its onset there, not after).
+            late[i] += max(0, j - (st.gate_start - m - lead))
     return x.size
 
 
