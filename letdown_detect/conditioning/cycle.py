@@ -131,7 +131,7 @@ def cycle_arrays(knobs: CycleKnobs) -> CycleArrays:
     lags = math.ceil(knobs.longest) + 2  # every lag searched, and one beyond (the parabola)
     state = np.zeros(1, CYCLE_STATE)
     state[0]["length"] = knobs.longest
-    state[0]["delay"] = knobs.boxes * box_delay(knobs.longest)
+    state[0]["delay"] = knobs.boxes * box_delay.py_func(knobs.longest)  # no compiled call
     return CycleArrays(state, np.zeros(lags), np.zeros(lags), np.zeros((knobs.boxes, lags)))
 
 
@@ -181,14 +181,14 @@ def _measured_cycle(knobs, acf) -> float:
 @kernel
 def cycle_push(knobs, state, diffs, acf, boxes, v: float) -> float:
     """Add ``v`` to the smoother; return its output: the mean over whole measured pump
-    cycles, ``knobs.boxes`` boxcars deep (``state.delay`` samples late). Before the first sample the
-    past counts as copies of it."""
+    cycles, ``knobs.boxes`` boxcars deep (``state.delay`` samples late). Before the first
+    sample the past counts as copies of it."""
     st = state[0]
     n, size = st.fed, diffs.size
     slot = n % size
     if n == 0:
         for b in range(boxes.shape[0]):
-            for k in range(size):
+            for k in range(boxes.shape[1]):
                 boxes[b, k] = v
         st.previous = v
     # Track the cycle: the running autocorrelation of the clipped first difference.

@@ -3,9 +3,10 @@
 The chain is linear first, nonlinear after (issue 12): bin means on the grid,
 then a smoother that averages over whole measured pump cycles (``cycle.py``)
 removes ripple and spurts (any shape, any cycle from ``ripple_min_hz`` up); only
-then do thresholds see the signal, scaled by what is left of the ripple and noise. A nonlinear stage
-that sees raw ripple rectifies it, and a ripple period that is not a whole
-number of grid samples beats into slow oscillations that look like flow.
+then do thresholds see the signal, scaled by what is left of the ripple and
+noise. A nonlinear stage that sees raw ripple rectifies it, and a ripple period
+that is not a whole number of grid samples beats into slow oscillations that
+look like flow.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ import numpy as np
 
 from .._compiled import kernel, loop_input
 from ..model import Channel
-from .cycle import CycleArrays, CycleParams, cycle_arrays, cycle_knobs, cycle_push
+from .cycle import CycleArrays, CycleParams, box_delay, cycle_arrays, cycle_knobs, cycle_push
 from .filters import SosFilter, copied, sos_push
 
 #: Running state of one flow estimator (``FlowEstimator.state``), by name.
@@ -129,9 +130,8 @@ class FlowEstimator:
         self.params = params
         rate = params.rate_hz
         self._cumulative = Channel(channel).is_cumulative
-        self._weights = smoother_kernel(
-            params.ripple_min_hz, rate, max(1, round(params.smoother_boxes))
-        )
+        self._cycle_knobs = cycle_knobs(params)
+        self._weights = smoother_kernel(params.ripple_min_hz, rate, self._cycle_knobs.boxes)
         self._window = self._weights.size  # samples each side a gap's bridge is drawn from
         # A cumulative channel's raw level still carries the whole pump ripple: a median
         # wider than three samples follows a fast cycle less and would clip its peaks (a
@@ -157,20 +157,21 @@ class FlowEstimator:
             log_keep=math.log(keep),
         )
         self._kernel = _cumulative_run if self._cumulative else _direct_run
-        self._cycle_knobs = cycle_knobs(params)
         # The delay beside the smoother's: spike test (or the artifact margin) and low-pass.
         half = self._spike_size // 2  # the spike test judges the middle of its window
         extra = self._knobs.margin + half if self._cumulative else half  # samples
         self._fixed_delay_s = extra / rate + self._lowpass.delay_s
         self._scale = float(ml_per_unit)  # floats only: every call hits one compiled loop
-        self._cut_total = 0
         self.reset()
 
     @property
     def delay_s(self) -> float:
         """How late a rise shows in the output while no pump cycle is measured (the
-        longest smoother), s; ``process`` gives each sample's own delay."""
-        return self._fixed_delay_s + (self._weights.size - 1) / 2 / self.params.rate_hz
+        longest smoother: what ``process`` reports until it measures one), s; ``process``
+        gives each sample's own delay."""
+        knobs = self._cycle_knobs
+        smoother = knobs.boxes * box_delay.py_func(knobs.longest)  # samples
+        return self._fixed_delay_s + smoother / self.params.rate_hz
 
     @property
     def jumps_cut(self) -> int:
