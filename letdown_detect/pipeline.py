@@ -151,8 +151,7 @@ class Pipeline:
         if t.size == 0:
             return []
         total = f.sum(axis=0) if self.double else f[0]
-        # Sides are smoothed alike (their pump is one): their delays agree closely.
-        late = delay.mean(axis=0) if self.double else delay[0]
+        late = summed_delay(delay)
         self._volume.process(total)
         finite = np.flatnonzero(np.isfinite(total))
         if finite.size:
@@ -228,6 +227,12 @@ class Pipeline:
                 key = Channel(side.channel).side or side.channel
                 sides.setdefault(key, side.onset_s)
         return replace(event, side_onsets_s=sides, one_sided=final and len(sides) == 1)
+
+
+def summed_delay(delay: np.ndarray) -> np.ndarray:
+    """How late the summed flow of the channels shows a change, s, from each channel's
+    (rows of ``delay``): sides are smoothed alike (their pump is one), so their mean."""
+    return delay[0] if len(delay) == 1 else delay.mean(axis=0)
 
 
 def run_blocks(pipeline: Pipeline, blocks: Iterable[SampleBlock]) -> list[Event]:
@@ -319,7 +324,7 @@ def flow_frame(recording: Recording, config: DetectorConfig | None = None) -> pd
     """
     pipeline = Pipeline(recording.channels, recording.meta.calibration, config)
     t, f, delay = pipeline.flow(recording.to_block())
-    late = np.nan_to_num(delay.mean(axis=0), nan=pipeline.delay_s)  # gaps: no flow anyway
+    late = np.nan_to_num(summed_delay(delay), nan=pipeline.delay_s)  # gaps: no flow anyway
     # A held sample (an artifact cut out) tells of the flow at the hold's start: a stretch
     # of them collapses onto that time, and the times stay in order.
     out = {"t_s": np.fmax.accumulate(t - late)}

@@ -235,12 +235,13 @@ class LetdownDetector:
         events = []
         if st["open"]:
             foot = max(foot, float(st["foot_t"]) + 1.0 / cfg.rate_hz)
-            end = self._complete(foot, np.interp(foot, all_t, all_v), np.interp(foot, all_t, all_d))
-            events.append(end)
+        volume_at_foot = np.interp(foot, all_t, all_v)
+        delay_at_foot = np.interp(foot, all_t, all_d)
+        if st["open"]:  # the open letdown ends where this one begins
+            events.append(self._complete(foot, volume_at_foot, delay_at_foot))
         rise = float(all_f[at] - base)
         st["foot_t"], st["detected_t"] = foot, all_t[at]
-        st["foot_delay"] = np.interp(foot, all_t, all_d)
-        st["volume_at_foot"] = np.interp(foot, all_t, all_v)
+        st["foot_delay"], st["volume_at_foot"] = delay_at_foot, volume_at_foot
         st["base"], st["peak"], st["threshold"] = base, all_f[at], threshold
         st["score"] = rise / threshold
         st["open"] = True
