@@ -203,7 +203,6 @@ class PromptScheduler:
         self._withdrawn = 0
         self._onsets: list[float] = []  # letdown onsets seen, s (a retracted one is removed)
         self._baselines = 0
-        self._last_onset_s: float | None = None
         self._last_prompted_onset_s: float | None = None
         self._prompted_before_s: float | None = None  # the one before it (a withdrawal)
         self._last_baseline_s: float | None = None
@@ -272,7 +271,7 @@ class PromptScheduler:
             self._open is None
             and self._allowed()
             and self._baselines < self._baseline_limit()
-            and t_s - (self._last_onset_s or 0.0) >= cfg.baseline_gap_s
+            and t_s - max(self._onsets, default=0.0) >= cfg.baseline_gap_s
             and (
                 self._last_baseline_s is None
                 or t_s - self._last_baseline_s >= cfg.baseline_interval_s
@@ -293,7 +292,6 @@ class PromptScheduler:
             Prompts whose state changed (expired, then the new letdown prompt).
         """
         self._onsets.append(onset_s)
-        self._last_onset_s = max(self._onsets)
         asked = self._last_baseline_s
         if (
             asked is not None
@@ -330,7 +328,6 @@ class PromptScheduler:
         """
         if onset_s in self._onsets:
             self._onsets.remove(onset_s)
-        self._last_onset_s = max(self._onsets, default=None)
         if self._last_prompted_onset_s != onset_s:
             return []  # not asked about (same wave, cap, first only) or long closed
         self._letdown_prompts -= 1
