@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import sqlite3
 import threading
 import urllib.error
@@ -38,6 +39,24 @@ FLAGS = [
     "--disable-sync",
     "--no-first-run",
 ]
+
+
+@contextlib.contextmanager
+def _phone(url: str, **options):
+    """The page at ``url`` open in headless Chromium (``options`` go to ``new_page``:
+    viewport, colour scheme, touch), closed afterwards."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=FLAGS)
+        try:
+            page = browser.new_page(**options)
+            page.goto(url)
+            yield page
+        finally:
+            browser.close()
+
+
 pytestmark = pytest.mark.timeout(90)
 
 
@@ -128,16 +147,13 @@ def rows(db: Path, sql: str) -> list[tuple]:
 
 
 def test_tap_an_answer_on_the_phone_page_and_find_it_in_the_database(session, tmp_path):
-    from playwright.sync_api import expect, sync_playwright
+    from playwright.sync_api import expect
 
     db = tmp_path / "letdown.sqlite3"
     session.t_s = 68.0
     session.emit(Event(61.0, 68.0, 0.5, "weight_g", 2.0))  # letdown detected: prompt 1 opens
     session.t_s = 95.0
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=FLAGS)
-        page = browser.new_page(viewport={"width": 390, "height": 844})
-        page.goto(session.mood.mood_url)
+    with _phone(session.mood.mood_url, viewport={"width": 390, "height": 844}) as page:
         expect(page.locator("#question")).to_contain_text("Letdown detected", timeout=10000)
         expect(page.locator("#clock")).to_have_text("1:35")
         expect(page.locator("#letdowns")).to_have_text("1")
@@ -148,7 +164,6 @@ def test_tap_an_answer_on_the_phone_page_and_find_it_in_the_database(session, tm
         session.t_s = 120.0
         page.get_by_role("button", name="I feel a letdown now").click()
         expect(page.locator("#message")).to_contain_text("Felt letdown marked", timeout=10000)
-        browser.close()
     session.settle()
     assert rows(
         db,
@@ -233,18 +248,18 @@ def test_hopeless_8_shows_help_with_tel_links_on_one_screen(
     session, tmp_path, width, height, scheme
 ):
     """At 3 a.m., one-handed: everything to see fits one screen, and help comes at once."""
-    from playwright.sync_api import expect, sync_playwright
+    from playwright.sync_api import expect
 
     session.t_s = 68.0
     session.emit(Event(61.0, 68.0, 0.5, "weight_g", 2.0))
     session.t_s = 90.0
     shots = tmp_path / "screenshots"
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=FLAGS)
-        page = browser.new_page(
-            viewport={"width": width, "height": height}, color_scheme=scheme, has_touch=True
-        )
-        page.goto(session.mood.mood_url)
+    with _phone(
+        session.mood.mood_url,
+        viewport={"width": width, "height": height},
+        color_scheme=scheme,
+        has_touch=True,
+    ) as page:
         expect(page.locator("#question")).to_contain_text("Letdown detected", timeout=10000)
         expect(page.locator(".feelings button")).to_have_count(16)
         page.screenshot(path=shots / f"page-{width}x{height}-{scheme}.png")
@@ -295,7 +310,6 @@ def test_hopeless_8_shows_help_with_tel_links_on_one_screen(
         expect(panel).to_be_hidden()
         expect(page.locator("#question")).to_contain_text("Letdown detected")  # open again
         expect(undo).to_be_hidden()
-        browser.close()
     assert rows(tmp_path / "letdown.sqlite3", "SELECT score, feelings FROM answers") == []
     assert sorted(p.name for p in shots.iterdir()) == [
         f"help-{width}x{height}-{scheme}.png",
@@ -304,14 +318,11 @@ def test_hopeless_8_shows_help_with_tel_links_on_one_screen(
 
 
 def test_new_question_is_announced_and_a_second_tap_changes_the_answer(session, tmp_path):
-    from playwright.sync_api import expect, sync_playwright
+    from playwright.sync_api import expect
 
     db = tmp_path / "letdown.sqlite3"
     session.t_s = 30.0
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=FLAGS)
-        page = browser.new_page(viewport={"width": 360, "height": 640})
-        page.goto(session.mood.mood_url)
+    with _phone(session.mood.mood_url, viewport={"width": 360, "height": 640}) as page:
         expect(page.locator("#question")).to_contain_text("No question right now")
         assert page.locator("#question").evaluate("e => e.parentElement.getAttribute('aria-live')")
         session.t_s = 68.0
@@ -338,20 +349,16 @@ def test_new_question_is_announced_and_a_second_tap_changes_the_answer(session, 
         page.get_by_role("button", name="No more questions this session").click()
         expect(page.locator("#message")).to_contain_text("No more mood questions", timeout=10000)
         expect(page.locator("#question")).to_contain_text("No question right now", timeout=10000)
-        browser.close()
     assert rows(db, "SELECT number, status FROM prompts") == [(1, "expired")]
 
 
 def test_page_says_when_a_question_closed_and_asks_later_about_the_letdown_time(session):
-    from playwright.sync_api import expect, sync_playwright
+    from playwright.sync_api import expect
 
     session.t_s = 68.0
     session.emit(Event(61.0, 68.0, 0.5, "weight_g", 2.0))
     session.t_s = 200.0  # 132 s after it was asked: no longer "the last minute or two"
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=FLAGS)
-        page = browser.new_page(viewport={"width": 360, "height": 640})
-        page.goto(session.mood.mood_url)
+    with _phone(session.mood.mood_url, viewport={"width": 360, "height": 640}) as page:
         expect(page.locator("#question")).to_contain_text(
             "Thinking back to around the letdown at", timeout=10000
         )
@@ -361,21 +368,17 @@ def test_page_says_when_a_question_closed_and_asks_later_about_the_letdown_time(
             "The question about the letdown at", timeout=10000
         )
         expect(page.locator("#message")).to_contain_text("closed at")
-        browser.close()
 
 
 def test_page_says_the_question_of_a_rise_taken_back_closed(session, tmp_path):
     """A bottle bump taken back seconds later: the question vanishes with a reason, and the
     store keeps it as withdrawn, not unanswered."""
-    from playwright.sync_api import expect, sync_playwright
+    from playwright.sync_api import expect
 
     bump = Event(61.0, 68.0, 0.5, "weight_g", 2.0)
     session.t_s = 68.0
     session.emit(bump)
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=FLAGS)
-        page = browser.new_page(viewport={"width": 360, "height": 640})
-        page.goto(session.mood.mood_url)
+    with _phone(session.mood.mood_url, viewport={"width": 360, "height": 640}) as page:
         expect(page.locator("#question")).to_contain_text("Letdown detected", timeout=10000)
         expect(page.locator("#letdowns")).to_have_text("1")
         session.t_s = 75.0
@@ -387,7 +390,6 @@ def test_page_says_the_question_of_a_rise_taken_back_closed(session, tmp_path):
         )
         expect(page.locator("#question")).to_contain_text("No question right now")
         expect(page.locator("#letdowns")).to_have_text("0")
-        browser.close()
     assert rows(tmp_path / "letdown.sqlite3", "SELECT number, status FROM prompts") == [
         (1, "withdrawn")
     ]
