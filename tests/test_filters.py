@@ -140,3 +140,40 @@ def test_a_rise_that_began_under_a_lifted_bottle_gets_its_onset_before_the_lift(
     events = detect(pd.DataFrame({"t_s": t, "weight_g": np.round(level, 1)}))
     assert len(events) == 1
     assert 95.0 < events[0].onset_s < 104.0  # not at 112, when the bottle came back
+
+
+def test_a_bottle_placed_on_the_scale_leaves_no_flow_behind() -> None:
+    """The stream starts empty and the bottle is put on a second later, under a 2 Hz
+    ripple: the step is held as an artifact until the new level settles, then the flow
+    starts from the settled level's mean flow. It started from one sample's derivative,
+    which still carried ripple: a -0.07 mL/s release transient that sat in the noise
+    estimate and the baseline for a minute."""
+    from letdown_detect.model import SampleBlock
+    from letdown_detect.pipeline import Pipeline
+
+    t = np.arange(0.0, 90.0, 0.05)
+    on = t >= 1.0
+    rng = np.random.default_rng(4)
+    weight = on * (86.0 + 2.4 * np.sin(2 * np.pi * 2.0 * t)) + rng.normal(0.0, 0.13, t.size)
+    grid_t, flow, _ = Pipeline(("weight_g",)).flow(SampleBlock(t, weight[:, None], ("weight_g",)))
+    assert np.abs(flow[0, grid_t > 5.0]).max() < 0.04  # no milk at all
+
+
+@pytest.mark.parametrize(
+    ("touch_s", "grams", "gap_s"),
+    [(97.0, 57.0, 6.7), (97.5, 57.0, 6.7), (97.0, 30.0, 6.7), (96.5, 57.0, 10.0)],
+)
+def test_a_link_lost_while_a_hand_rests_on_the_bottle_bridges_from_the_bottle_alone(
+    touch_s: float, grams: float, gap_s: float
+) -> None:
+    """A hand presses on the bottle and the link drops before it lifts: the level before
+    the gap is the bottle's without the hand (the artifact gate knows it), not the
+    smoothed level with the hand's weight in it, which bridged into a dip of -0.9 mL/s."""
+    t = np.arange(0.0, 160.0, 0.1)
+    level = 100.0 + 0.25 * t + np.sin(2 * np.pi * 1.1 * t)
+    level += np.random.default_rng(1).normal(0.0, 0.1, t.size)
+    level[(t >= touch_s) & (t < 98.6)] += grams
+    level[(t >= 98.6) & (t < 98.6 + gap_s)] = np.nan
+    estimate = _level_flow(level, "weight_g")
+    assert np.nanmin(estimate[t > 90.0]) > 0.15  # 0.25 mL/s all along
+    assert np.nanmax(estimate[t > 90.0]) < 0.35

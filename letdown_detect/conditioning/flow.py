@@ -42,6 +42,7 @@ FLOW_STATE = np.dtype(
         ("signed", "b1"),  # the sensor has read a negative flow: it does not count drops
         ("anchor_ml_s", "f8"),  # smoothed flow a calm run began at, mL/s
         ("calm", "i8"),  # samples since, all within half the artifact bar of it
+        ("calm_sum", "f8"),  # their smoothed flows' sum, mL/s
         ("out_ml_s", "f8"),  # newest output, mL/s
         ("cut", "i8"),  # artifact excursions cut out ever (kept across restarts)
     ],
@@ -267,6 +268,13 @@ class FlowEstimator:
             # mean of a rippling level depends on the ripple's phase at the gap's edge.
             x0, x1 = self._level_of(recent), self._level_of(after)
             i0 = start - (recent.size + 1) / 2
+            st = self._state[0]
+            if self._cumulative and st["gate_on"]:
+                # The link dropped during an artifact (a hand, a lift): the level before
+                # the gap is where the bottle would stand without it, the level before the
+                # excursion plus the milk since, not the hand's weight.
+                since = fed - 1 - st["gate_start"] + self._knobs.margin + self._knobs.lead
+                x0 = st["level0_ml"] + st["held_ml_s"] * since / self.params.rate_hz
             i1 = stop + (after.size - 1) / 2
             fill = x0 + (x1 - x0) * (np.arange(start, stop) - i0) / (i1 - i0)
             if self._cumulative:
@@ -432,8 +440,9 @@ def _cumulative_run(
         # whole smoother, so a calm run longer than the smoother has none inside it.
         if abs(d - st.anchor_ml_s) <= 0.5 * bar:
             st.calm += 1
+            st.calm_sum += d
         else:
-            st.anchor_ml_s, st.calm = d, 0
+            st.anchor_ml_s, st.calm, st.calm_sum = d, 0, 0.0
         if not st.gate_on:
             if abs(dev) > bar:
                 st.gate_on, st.gate_start, st.cut = True, n, st.cut + 1
@@ -465,10 +474,13 @@ def _cumulative_run(
                 # pulls the level up; a hand seldom rests for long). From now on the flow
                 # is its derivative: the estimate starts from it, or the held flow would
                 # stay further from it than the bar and each sample would be cut out again.
+                # It starts from the calm run's mean flow: one sample's derivative still
+                # carries what ripple and noise the smoother lets through.
                 st.gate_on = False
-                st.held_ml_s = st.out_ml_s = d
-                for sec in range(zi.shape[0]):  # the low-pass at rest at d
-                    zi[sec, 0], zi[sec, 1] = zi_step[sec, 0] * d, zi_step[sec, 1] * d
+                calm = st.calm_sum / st.calm
+                st.held_ml_s = st.out_ml_s = calm
+                for sec in range(zi.shape[0]):  # the low-pass at rest there
+                    zi[sec, 0], zi[sec, 1] = zi_step[sec, 0] * calm, zi_step[sec, 1] * calm
         st.fed = n + 1
         # The sample margin samples ago is decided now: cut out if an excursion was seen
         # within margin samples on either side of it.
