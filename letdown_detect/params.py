@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass, fields, replace
 
 from .errors import ConfigError
 
@@ -87,6 +87,18 @@ class DetectorConfig:
     flow noise (from white sensor noise) as the earlier chain of three 1/0.6 s boxcars and
     0.1 Hz, with two boxcars of a 1 Hz expression cycle: 1 s less delay at equal noise
     (``benchmarks/bench_envelope.py``)."""
+    slow_cutoff_hz: float = 0.04
+    """A second, slower look at differentiated channels, Hz (0: none): the same chain and
+    detector with this low-pass, one octave under ``cumulative_cutoff_hz``. A level's white
+    noise, differentiated, grows with frequency, so the flow noise falls as the cut-off to
+    the power 1.5: a third here, for about 3 s more delay. A later letdown of 0.04-0.1 mL/s
+    that stays under the fast look's bar for good (it flows for a minute or more) stands
+    clear of this one's. Its letdowns are announced only when the fast look has none
+    within ``min_interval_s`` of their onset (two letdowns are never that close)."""
+    slow_confirm_s: float = 10.0
+    """The slow look's rise must stay above its bar this long, whatever its size, s: its
+    noise wanders over tens of seconds (drift, temperature), milk ejection keeps flow up
+    for minutes, and a letdown the fast look can see is announced by it first."""
     max_step_ml_s: float = 1.5
     """Cumulative channels: the smoothed flow leaving the flow estimate by more than this
     is an artifact, mL/s. Milk ejection raises mean flow to 0.035-0.6 mL/s over 3-25 s
@@ -173,6 +185,21 @@ class DetectorConfig:
                 )
         if self.rate_hz < 4.0:
             raise ConfigError("rate_hz must be at least 4 Hz to resolve pump ripple", "rate_hz")
+
+    def slow_look(self) -> DetectorConfig | None:
+        """The settings of the slow look (``slow_cutoff_hz``), or ``None`` when it is off:
+        its low-pass, its confirmation time, and the noise measured at a lag as much longer
+        as its filter is slower (the lag spans the same share of the flow's wander)."""
+        if not 0.0 < self.slow_cutoff_hz < self.cumulative_cutoff_hz:
+            return None
+        return replace(
+            self,
+            cumulative_cutoff_hz=self.slow_cutoff_hz,
+            noise_lag_s=self.noise_lag_s * self.cumulative_cutoff_hz / self.slow_cutoff_hz,
+            confirm_s=self.slow_confirm_s,
+            weak_confirm_s=self.slow_confirm_s,
+            slow_cutoff_hz=0.0,
+        )
 
     def to_dict(self) -> dict[str, float]:
         """All parameters by name (for config dumps and ``--param`` round trips)."""

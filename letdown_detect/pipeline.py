@@ -108,6 +108,15 @@ class Pipeline:
         self.double = len(self.detect_on) > 1
         name = "both" if self.double else self.detect_on[0]
         self._main = LetdownDetector(name, cfg, delay)
+        # The slow look (``slow_cutoff_hz``): differentiated channels only, where a lower
+        # cut-off buys the most (a flow sensor's noise is not differentiated).
+        slow = cfg.slow_look() if Channel(self.detect_on[0]).is_cumulative else None
+        self._slow_flows = [
+            FlowEstimator(c, ml_per_unit(c, calibration), slow) for c in self.detect_on
+        ] if slow is not None else []  # fmt: skip
+        self._slow = (
+            LetdownDetector(name, slow, self._slow_flows[0].delay_s) if slow is not None else None
+        )
         self._sides = (
             [LetdownDetector(c, cfg, delay) for c in self.detect_on] if self.double else []
         )
@@ -125,9 +134,15 @@ class Pipeline:
     def reset(self) -> None:
         """Back to the just-built state."""
         self._resampler.reset()
-        for stage in [*self._flows, self._main, *self._sides, self._volume]:
+        slow = [*self._slow_flows, self._slow] if self._slow is not None else []
+        for stage in [*self._flows, self._main, *self._sides, self._volume, *slow]:
             stage.reset()
         self._queues: list[list[np.ndarray]] = [[] for _ in self._flows]
+        self._slow_queues: list[list[np.ndarray]] = [[] for _ in self._slow_flows]
+        # Onsets each look has announced (fast, slow), and the letdowns kept back because
+        # the other look had announced them: (look, onset).
+        self._announced: tuple[list[float], list[float]] = ([], [])
+        self._kept_back: set[tuple[int, float]] = set()
         self._side_events: list[Event] = []
         self._t: float | None = None
         self._flow: float | None = None
@@ -147,49 +162,98 @@ class Pipeline:
 
     def process(self, block: SampleBlock) -> list[Event]:
         """Feed a block of any size; returns events detected or completed in it, in order."""
-        t, f, delay = self.flow(block)
+        t_grid, v_grid = self._grid(block)
+        t, f, delay = self._estimate(self._flows, self._queues, t_grid, v_grid)
+        slow: list[tuple[float, Event]] = []
+        if self._slow is not None:
+            ts, fs, ds = self._estimate(self._slow_flows, self._slow_queues, t_grid, v_grid)
+            if ts.size:
+                slow = self._slow.process_timed(ts, fs.sum(axis=0), summed_delay(ds))
         if t.size == 0:
-            return []
+            return self._finish(self._one_each([], slow))
         total = f.sum(axis=0) if self.double else f[0]
         late = summed_delay(delay)
         self._volume.process(total)
         finite = np.flatnonzero(np.isfinite(total))
         if finite.size:
             self._t, self._flow = float(t[finite[-1]]), float(total[finite[-1]])
-        if not self.double:
-            return self._count(self._main.process(t, total, late))
         for k, side in enumerate(self._sides):
             found = side.process(t, f[k], delay[k])
             self._side_events.extend(e for e in found if not e.complete)
-        return self._fuse(self._main.process(t, total, late))
+        return self._finish(self._one_each(self._main.process_timed(t, total, late), slow))
 
     def flush(self) -> list[Event]:
         """End of stream: complete the running letdown and release held events."""
-        if not self.double:
-            return self._count(self._main.flush())
-        return self._fuse(self._main.flush())
+        slow = self._slow.flush() if self._slow is not None else []
+        end = self._t if self._t is not None else 0.0
+        timed = [(end, e) for e in self._main.flush()], [(end, e) for e in slow]
+        return self._finish(self._one_each(*timed))
 
     def flow(self, block: SampleBlock) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Feed a block to the conditioning stages only; get grid times (s), the smoothed
         flow of each detection channel (mL/s, shape (channels, n)) and how late each of
         those samples shows a change (s, same shape)."""
+        return self._estimate(self._flows, self._queues, *self._grid(block))
+
+    def _grid(self, block: SampleBlock) -> tuple[np.ndarray, np.ndarray]:
+        """The block's detection channels on the internal grid: times (s) and values."""
         values = block.values[:, self._columns] if len(block) else np.empty((0, len(self._columns)))
-        t_grid, v_grid = self._resampler.process(block.t_s, values)
+        return self._resampler.process(block.t_s, values)
+
+    @staticmethod
+    def _estimate(
+        flows: list[FlowEstimator], queues: list[list[np.ndarray]], t_grid: np.ndarray, v_grid
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Grid samples through one estimator per channel: times, flows and delays (rows)."""
         if t_grid.size == 0:  # most live samples: the grid bin is still filling
-            empty = np.empty((len(self._columns), 0))
+            empty = np.empty((len(flows), 0))
             return t_grid, empty, empty
-        outs = [flow.process(t_grid, v_grid[:, k]) for k, flow in enumerate(self._flows)]
+        outs = [flow.process(t_grid, v_grid[:, k]) for k, flow in enumerate(flows)]
         if len(outs) == 1:
             return outs[0][0], outs[0][1][None, :], outs[0][2][None, :]
         # Each side's estimator may hold back samples around its own gaps: emit the grid
         # times every side has produced, keep the rest queued.
-        for queue, out in zip(self._queues, outs, strict=True):
+        for queue, out in zip(queues, outs, strict=True):
             queue.append(np.vstack(out))
-        stacked = [np.hstack(q) for q in self._queues]
+        stacked = [np.hstack(q) for q in queues]
         n = min(s.shape[1] for s in stacked)
-        self._queues = [[s[:, n:]] for s in stacked]
-        flows = np.vstack([s[1, :n] for s in stacked])
-        return stacked[0][0, :n], flows, np.vstack([s[2, :n] for s in stacked])
+        queues[:] = [[s[:, n:]] for s in stacked]
+        flows_out = np.vstack([s[1, :n] for s in stacked])
+        return stacked[0][0, :n], flows_out, np.vstack([s[2, :n] for s in stacked])
+
+    def _one_each(
+        self, fast: list[tuple[float, Event]], slow: list[tuple[float, Event]]
+    ) -> list[Event]:
+        """The two looks' events in the order they were decided (the fast look's first at
+        equal times), each letdown once: a detection within ``min_interval_s`` of an onset
+        the other look announced is that letdown, kept back with its completion."""
+        merged = sorted(
+            [(t, 0, k, e) for k, (t, e) in enumerate(fast)]
+            + [(t, 1, k, e) for k, (t, e) in enumerate(slow)],
+            key=lambda item: item[:3],
+        )
+        out = []
+        for _, look, _, event in merged:
+            key = (look, event.onset_s)
+            if event.complete:
+                if key in self._kept_back:
+                    self._kept_back.discard(key)
+                else:
+                    out.append(event)
+                continue
+            other = self._announced[1 - look]
+            if any(abs(onset - event.onset_s) <= self.config.min_interval_s for onset in other):
+                self._kept_back.add(key)
+                continue
+            mine = self._announced[look]
+            mine.append(event.onset_s)
+            del mine[:-16]  # letdowns come minutes apart: the newest few are plenty
+            out.append(event)
+        return out
+
+    def _finish(self, events: list[Event]) -> list[Event]:
+        """Count the letdowns, and attach side onsets when double pumping."""
+        return self._fuse(events) if self.double else self._count(events)
 
     def _count(self, events: list[Event]) -> list[Event]:
         if not events:

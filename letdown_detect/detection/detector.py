@@ -176,16 +176,24 @@ class LetdownDetector:
         Returns:
             Events detected (``end_s is None``) or completed within this chunk.
         """
+        return [event for _, event in self.process_timed(t_s, flow_ml_s, delay_s)]
+
+    def process_timed(
+        self, t_s: np.ndarray, flow_ml_s: np.ndarray, delay_s: np.ndarray | None = None
+    ) -> list[tuple[float, Event]]:
+        """``process``, each event with the grid time of the sample that decided it, s
+        (to merge the events of several detectors in the order they happened)."""
         t, f = loop_input(t_s), loop_input(flow_ml_s)
         d = np.full(t.size, self.delay_s) if delay_s is None else loop_input(delay_s)
-        events: list[Event] = []
+        events: list[tuple[float, Event]] = []
         i = self._walk(t, f, d, 0)
         while i >= 0:
+            decided = float(t[i])
             if self._state[0]["event"] == _DETECTED:
-                events.extend(self._detect())
+                events.extend((decided, event) for event in self._detect())
             else:
                 st = self._state[0]
-                events.append(self._complete(float(t[i]), st["volume_ml"], float(d[i])))
+                events.append((decided, self._complete(decided, st["volume_ml"], float(d[i]))))
             i = self._walk(t, f, d, i + 1)
         return events
 
