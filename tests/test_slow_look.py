@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from letdown_detect.model import SampleBlock
 from letdown_detect.params import DetectorConfig
@@ -43,17 +45,14 @@ def test_a_small_later_letdown_under_the_fast_bar_is_found_by_the_slow_look() ->
     assert fast_only <= 4  # 2 of 12: under the fast look's bar
 
 
-def _events(data: pd.DataFrame, size: int) -> list:
+def _events(data: pd.DataFrame, size: int | list[int]) -> list:
     block = SampleBlock(data["t_s"].to_numpy(), data[["weight_g"]].to_numpy(), ("weight_g",))
+    sizes = size if isinstance(size, list) else [size] * (len(block) // size + 1)
     pipeline = Pipeline(("weight_g",))
     out = []
-    for start in range(0, len(block), size):
-        out += pipeline.process(SampleBlock(*_cut(block, start, size), ("weight_g",)))
+    for piece in block.split(sizes):
+        out += pipeline.process(piece)
     return out + pipeline.flush()
-
-
-def _cut(block: SampleBlock, start: int, size: int) -> tuple[np.ndarray, np.ndarray]:
-    return block.t_s[start : start + size], block.values[start : start + size]
 
 
 def test_each_letdown_is_announced_once_whichever_look_saw_it_first() -> None:
@@ -67,3 +66,12 @@ def test_each_letdown_is_announced_once_whichever_look_saw_it_first() -> None:
     assert whole[1].onset_s == first.onset_s and whole[3].onset_s == second.onset_s
     assert _events(data, 1) == whole
     assert _events(data, 977) == whole
+
+
+WHOLE = _session(2)
+
+
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(sizes=st.lists(st.integers(1, 3000), min_size=1, max_size=30))
+def test_the_two_looks_give_the_same_events_for_any_chunking(sizes: list[int]) -> None:
+    assert _events(WHOLE, sizes) == _events(WHOLE, len(WHOLE))
