@@ -188,6 +188,7 @@ class FlowEstimator:
                 "flow": self._state,
                 "cycle": self._cycle,
                 "levels": self._levels,
+                "lowpass_past": self._lowpass_past,
                 "recent": self._recent,
                 "spike_window": self._spike_window,
                 "zi": self._lowpass._zi,
@@ -199,6 +200,7 @@ class FlowEstimator:
     def state(self, saved: dict[str, object]) -> None:
         saved = copied(saved)
         self._state, self._cycle, self._levels = saved["flow"], saved["cycle"], saved["levels"]
+        self._lowpass_past = saved["lowpass_past"]
         self._recent, self._spike_window = saved["recent"], saved["spike_window"]
         self._lowpass._zi = saved["zi"]
         self._pending_t, self._pending_x = saved["pending"]
@@ -312,6 +314,9 @@ class FlowEstimator:
         # newest margin + lead + 1 samples (cumulative): what they were before an
         # artifact's leading tail began.
         self._levels = np.zeros((4, self._knobs.margin + self._knobs.lead + 1))
+        # The low-pass's state after each of those samples (cumulative): what it was before
+        # an artifact's leading tail got in.
+        self._lowpass_past = np.zeros((self._levels.shape[1], *self._lowpass._sos.shape[:1], 2))
 
     def _run(self, x: np.ndarray, scale: float) -> tuple[np.ndarray, np.ndarray]:
         """Smoothed flow (mL/s) and its delay (s) of the samples of ``x`` (times ``scale``:
@@ -325,8 +330,8 @@ class FlowEstimator:
         zi = self._lowpass._zi if self._lowpass._zi is not None else np.zeros((1, 2))
         n = self._kernel(
             self._knobs, self._cycle_knobs, scale, self._state, self._recent,
-            self._spike_window, *self._cycle, self._levels, self._lowpass._sos, zi,
-            self._lowpass._zi_step, x, raw, late,
+            self._spike_window, *self._cycle, self._levels, self._lowpass_past,
+            self._lowpass._sos, zi, self._lowpass._zi_step, x, raw, late,
         )  # fmt: skip
         return raw[:n], late[:n] / self.params.rate_hz + self._fixed_delay_s
 
@@ -390,8 +395,8 @@ def _despike(knobs, st, window, v: float, counting: bool) -> float:
 
 @kernel
 def _cumulative_run(
-    knobs, cknobs, scale, state, recent, spiky, cycle, diffs, acf, boxes, levels, sos, zi,
-    zi_step, x, out, late,
+    knobs, cknobs, scale, state, recent, spiky, cycle, diffs, acf, boxes, levels, past, sos,
+    zi, zi_step, x, out, late,
 ) -> int:  # fmt: skip
     """Smoothed level, differentiated, artifacts held over, low-passed: flow of a
     cumulative channel, mL/s, and the smoother's delay behind each output, samples. Stops
@@ -450,6 +455,19 @@ def _cumulative_run(
                 # artifact in up to half its length before the bar sees it.
                 st.level0_ml = levels[0, (n - m - lead) % ring]
                 st.held_ml_s, st.peak_exc_ml = levels[2, (n - lead) % ring], 0.0
+                # The low-pass has already taken lead - margin samples of that tail: it
+                # goes back to its state before them and takes the held flow instead (a
+                # hand's few grams crossing the bar late left a bump of 0.3 mL/s that read
+                # as a letdown, announced and taken back).
+                before = n - lead + m - 1  # the sample whose state precedes the tail
+                if lead > m and before >= 0 and n - before < ring:
+                    for sec in range(zi.shape[0]):
+                        zi[sec, 0], zi[sec, 1] = (
+                            past[before % ring, sec, 0],
+                            past[before % ring, sec, 1],
+                        )
+                    for _ in range(lead - m):
+                        sos_push(sos, zi, st.held_ml_s)
             elif abs(dev) <= 0.5 * bar:
                 # Only samples well inside the bar measure it: a transient the bar is
                 # still catching up with must not raise it (it would chase the artifact).
@@ -490,6 +508,8 @@ def _cumulative_run(
             g = 0.0
         st.out_ml_s = sos_push(sos, zi, g)
         levels[2, slot] = st.out_ml_s
+        for sec in range(zi.shape[0]):
+            past[slot, sec, 0], past[slot, sec, 1] = zi[sec, 0], zi[sec, 1]
         out[i] = st.out_ml_s
         late[i] = levels[3, (j if j > 0 else 0) % ring]
         if st.last_on >= j - m - knobs.settle:
@@ -502,8 +522,8 @@ def _cumulative_run(
 
 @kernel
 def _direct_run(
-    knobs, cknobs, scale, state, recent, spiky, cycle, diffs, acf, boxes, levels, sos, zi,
-    zi_step, x, out, late,
+    knobs, cknobs, scale, state, recent, spiky, cycle, diffs, acf, boxes, levels, past, sos,
+    zi, zi_step, x, out, late,
 ) -> int:  # fmt: skip
     """Spikes replaced, smoothed, low-passed: flow of a flow channel, mL/s (half a spike
     window late: a spike is known once the samples after it are), and the smoother's
