@@ -139,10 +139,10 @@ class Pipeline:
             stage.reset()
         self._queues: list[list[np.ndarray]] = [[] for _ in self._flows]
         self._slow_queues: list[list[np.ndarray]] = [[] for _ in self._slow_flows]
-        # Onsets each look has announced (fast, slow), and the letdowns kept back because
-        # the other look had announced them: (look, onset).
-        self._announced: tuple[list[float], list[float]] = ([], [])
-        self._kept_back: set[tuple[int, float]] = set()
+        # Onsets each look has announced, and the letdowns kept back because the other look
+        # had announced them: (look, onset).
+        self._announced: dict[str, list[float]] = {"fast": [], "slow": []}
+        self._kept_back: set[tuple[str, float]] = set()
         self._side_events: list[Event] = []
         self._t: float | None = None
         self._flow: float | None = None
@@ -170,7 +170,7 @@ class Pipeline:
             if ts.size:
                 slow = self._slow.process_timed(ts, fs.sum(axis=0), summed_delay(ds))
         if t.size == 0:
-            return self._finish(self._one_each([], slow))
+            return self._finish(self._each_letdown_once([], slow))
         total = f.sum(axis=0) if self.double else f[0]
         late = summed_delay(delay)
         self._volume.process(total)
@@ -180,14 +180,15 @@ class Pipeline:
         for k, side in enumerate(self._sides):
             found = side.process(t, f[k], delay[k])
             self._side_events.extend(e for e in found if not e.complete)
-        return self._finish(self._one_each(self._main.process_timed(t, total, late), slow))
+        fast = self._main.process_timed(t, total, late)
+        return self._finish(self._each_letdown_once(fast, slow))
 
     def flush(self) -> list[Event]:
         """End of stream: complete the running letdown and release held events."""
-        slow = self._slow.flush() if self._slow is not None else []
-        end = self._t if self._t is not None else 0.0
-        timed = [(end, e) for e in self._main.flush()], [(end, e) for e in slow]
-        return self._finish(self._one_each(*timed))
+        end = self._t if self._t is not None else 0.0  # both looks end with the stream
+        fast = [(end, e) for e in self._main.flush()]
+        slow = [(end, e) for e in self._slow.flush()] if self._slow is not None else []
+        return self._finish(self._each_letdown_once(fast, slow))
 
     def flow(self, block: SampleBlock) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Feed a block to the conditioning stages only; get grid times (s), the smoothed
@@ -202,7 +203,10 @@ class Pipeline:
 
     @staticmethod
     def _estimate(
-        flows: list[FlowEstimator], queues: list[list[np.ndarray]], t_grid: np.ndarray, v_grid
+        flows: list[FlowEstimator],
+        queues: list[list[np.ndarray]],
+        t_grid: np.ndarray,
+        v_grid: np.ndarray,
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Grid samples through one estimator per channel: times, flows and delays (rows)."""
         if t_grid.size == 0:  # most live samples: the grid bin is still filling
@@ -221,19 +225,20 @@ class Pipeline:
         flows_out = np.vstack([s[1, :n] for s in stacked])
         return stacked[0][0, :n], flows_out, np.vstack([s[2, :n] for s in stacked])
 
-    def _one_each(
+    def _each_letdown_once(
         self, fast: list[tuple[float, Event]], slow: list[tuple[float, Event]]
     ) -> list[Event]:
-        """The two looks' events in the order they were decided (the fast look's first at
-        equal times), each letdown once: a detection within ``min_interval_s`` of an onset
-        the other look announced is that letdown, kept back with its completion."""
+        """The two looks' events (each with the time it was decided, s) in the order they
+        were decided, the fast look's first at equal times; each letdown once: a detection
+        within ``min_interval_s`` of an onset the other look announced is that letdown, and
+        is kept back with its completion."""
         merged = sorted(
-            [(t, 0, k, e) for k, (t, e) in enumerate(fast)]
-            + [(t, 1, k, e) for k, (t, e) in enumerate(slow)],
+            [(t, 0, k, "fast", e) for k, (t, e) in enumerate(fast)]
+            + [(t, 1, k, "slow", e) for k, (t, e) in enumerate(slow)],
             key=lambda item: item[:3],
         )
         out = []
-        for _, look, _, event in merged:
+        for *_, look, event in merged:
             key = (look, event.onset_s)
             if event.complete:
                 if key in self._kept_back:
@@ -241,7 +246,7 @@ class Pipeline:
                 else:
                     out.append(event)
                 continue
-            other = self._announced[1 - look]
+            other = self._announced["slow" if look == "fast" else "fast"]
             if any(abs(onset - event.onset_s) <= self.config.min_interval_s for onset in other):
                 self._kept_back.add(key)
                 continue
