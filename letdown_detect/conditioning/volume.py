@@ -13,9 +13,14 @@ import numpy as np
 
 from .._compiled import kernel, loop_input
 
-# Running sums, float64: the signed integral of the flow and the volume (its running
-# maximum), both mL.
-_INTEGRAL, _VOLUME = range(2)
+#: Running state of the session volume, by name.
+VOLUME_STATE = np.dtype(
+    [
+        ("integral_ml", "f8"),  # the flow's signed integral, mL
+        ("volume_ml", "f8"),  # its running maximum: the volume expressed, mL
+    ],
+    align=True,  # a plain aligned record: numba types it from a cache on every call
+)
 #: What an infinite flow counts as (numpy's ``nan_to_num``), mL/s.
 _BIGGEST = float(np.finfo(np.float64).max)
 
@@ -36,12 +41,12 @@ class SessionVolume:
 
     def reset(self) -> None:
         """Back to the just-built state: nothing expressed yet."""
-        self._sums = np.zeros(2)
+        self._state = np.zeros(1, VOLUME_STATE)
 
     @property
     def volume_ml(self) -> float:
         """Milk expressed so far, mL."""
-        return float(self._sums[_VOLUME])
+        return float(self._state[0]["volume_ml"])
 
     def process(self, flow_ml_s: np.ndarray) -> np.ndarray:
         """Feed grid samples of flow (mL/s, any chunk size); returns the volume at each, mL.
@@ -51,15 +56,16 @@ class SessionVolume:
         """
         flow = loop_input(flow_ml_s)
         out = np.empty(flow.size)
-        _volume_run(self.rate_hz, self._sums, flow, out)
+        _volume_run(self.rate_hz, self._state, flow, out)
         return out
 
 
 @kernel
-def _volume_run(rate_hz: float, sums: np.ndarray, flow: np.ndarray, out: np.ndarray) -> None:
+def _volume_run(rate_hz: float, state: np.ndarray, flow: np.ndarray, out: np.ndarray) -> None:
     """Integrate ``flow`` (mL/s; NaN counts as 0, infinities as the largest float) from
-    the carried sums; ``out`` gets the running maximum of the integral, mL. The same
-    numbers as ``np.cumsum`` then ``np.maximum.accumulate`` (both sequential)."""
+    the carried ``VOLUME_STATE``; ``out`` gets the running maximum of the integral, mL.
+    The same numbers as ``np.cumsum`` then ``np.maximum.accumulate`` (both sequential)."""
+    st = state[0]
     for i in range(flow.size):
         x = flow[i]
         if np.isnan(x):
@@ -68,9 +74,9 @@ def _volume_run(rate_hz: float, sums: np.ndarray, flow: np.ndarray, out: np.ndar
             x = _BIGGEST
         elif x < -_BIGGEST:
             x = -_BIGGEST
-        sums[_INTEGRAL] = sums[_INTEGRAL] + x / rate_hz
+        st.integral_ml = st.integral_ml + x / rate_hz
         # np.maximum keeps the first operand when it is >= the second or NaN.
-        kept = sums[_VOLUME]
-        if not (kept >= sums[_INTEGRAL] or np.isnan(kept)):
-            sums[_VOLUME] = sums[_INTEGRAL]
-        out[i] = sums[_VOLUME]
+        kept = st.volume_ml
+        if not (kept >= st.integral_ml or np.isnan(kept)):
+            st.volume_ml = st.integral_ml
+        out[i] = st.volume_ml
