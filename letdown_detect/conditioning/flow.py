@@ -316,7 +316,7 @@ class FlowEstimator:
         self._levels = np.zeros((4, self._knobs.margin + self._knobs.lead + 1))
         # The low-pass's state after each of those samples (cumulative): what it was before
         # an artifact's leading tail got in.
-        self._lowpass_past = np.zeros((self._levels.shape[1], *self._lowpass._sos.shape[:1], 2))
+        self._lowpass_past = np.zeros((self._levels.shape[1], self._lowpass._sos.shape[0], 2))
 
     def _run(self, x: np.ndarray, scale: float) -> tuple[np.ndarray, np.ndarray]:
         """Smoothed flow (mL/s) and its delay (s) of the samples of ``x`` (times ``scale``:
