@@ -16,12 +16,12 @@ from letdown_detect.pipeline import Pipeline, detect
 SMALL_ONSET_S = 300.0
 
 
-def _session(seed: int) -> pd.DataFrame:
-    """A 10 Hz scale with 0.3 g of noise: a 0.6 mL/s letdown at 60 s, then one of
-    0.07 mL/s (rising over 10 s, flowing for minutes) at 300 s, on the first's decay."""
+def _session(seed: int, onset_s: float = SMALL_ONSET_S, peak_ml_s: float = 0.07) -> pd.DataFrame:
+    """A 10 Hz scale with 0.3 g of noise: a 0.6 mL/s letdown at 60 s, then a smaller one
+    (0.07 mL/s, rising over 10 s, flowing for minutes) at ``onset_s``, on the first's decay."""
     t = np.arange(0.0, 600.0, 0.1)
     flow = np.full(t.size, 0.01)
-    for onset, peak, rise, decay in ((60.0, 0.6, 8.0, 90.0), (SMALL_ONSET_S, 0.07, 10.0, 150.0)):
+    for onset, peak, rise, decay in ((60.0, 0.6, 8.0, 90.0), (onset_s, peak_ml_s, 10.0, 150.0)):
         x = np.clip(t - onset, 0, None)
         flow += peak * np.minimum(x / rise, 1.0) * np.exp(-x / decay)
     weight = 150.0 + np.cumsum(flow) / 10.0 * 1.03
@@ -29,8 +29,8 @@ def _session(seed: int) -> pd.DataFrame:
     return pd.DataFrame({"t_s": t, "weight_g": np.round(weight, 1)})
 
 
-def _found_small(events: list) -> bool:
-    return any(abs(e.onset_s - SMALL_ONSET_S) <= 15.0 for e in events)
+def _found_small(events: list, onset_s: float = SMALL_ONSET_S) -> bool:
+    return any(abs(e.onset_s - onset_s) <= 15.0 for e in events)
 
 
 def test_a_small_later_letdown_under_the_fast_bar_is_found_by_the_slow_look() -> None:
@@ -43,6 +43,19 @@ def test_a_small_later_letdown_under_the_fast_bar_is_found_by_the_slow_look() ->
         fast_only += _found_small(detect(data, config=DetectorConfig(slow_cutoff_hz=0.0)))
     assert both >= 8  # 9 of 12 when written
     assert fast_only <= 4  # 2 of 12: under the fast look's bar
+
+
+def test_a_letdowns_own_rise_does_not_raise_the_bar_for_the_next() -> None:
+    """The slow look watches the first letdown rise for its 10 s confirmation; those
+    samples are the letdown, not noise, and must not hold the next one, 0.1 mL/s 140 s
+    later, under a bar its curvature raised."""
+    onset = 200.0
+    found = 0
+    for seed in range(12):
+        events = detect(_session(seed, onset_s=onset, peak_ml_s=0.1))
+        assert all(abs(e.onset_s - 60.0) < 10.0 or abs(e.onset_s - onset) <= 15.0 for e in events)
+        found += _found_small(events, onset)
+    assert found >= 11  # 12 of 12 when written; 9 of 12 while the rise counted as noise
 
 
 def _events(data: pd.DataFrame, size: int | list[int]) -> list:

@@ -49,6 +49,8 @@ DETECTOR_STATE = np.dtype(
         ("floor_min", "f8"),  # lowest dip-closed flow since re-arming
         ("noise_z", "f8"),  # the noise's running mean square: weighted sum, then count
         ("noise_n", "f8"),
+        ("run_noise_z", "f8"),  # the noise's sum and count before the current run began
+        ("run_noise_n", "f8"),
         ("last_t", "f8"),  # time of the newest sample
         ("last_delay", "f8"),  # and how late its flow showed a change, s
         ("base", "f8"),  # the open letdown: flow it rose from, its peak, its threshold,
@@ -332,6 +334,7 @@ def _detector_run(
         # And only while armed: during a detected rise the second difference measures the
         # rise's own curvature, and would raise the bar for the next letdown.
         settled = ti - 2 * lag / knobs.rate_hz >= st.settled_t  # its lagged samples too
+        before_z, before_n = st.noise_z, st.noise_n
         if settled and st.armed:
             st.noise_z = keep * st.noise_z + (1.0 - keep) * (d2 * d2)  # bias-corrected EwMean
             st.noise_n += 1.0
@@ -359,9 +362,16 @@ def _detector_run(
             # the bare floor, and the stream's start (bottle placed, pump starting) crosses it.
             judged = st.noise_n >= knobs.noise_min
             run = st.run + 1 if judged and x - base > threshold else 0
+            if run == 1:
+                st.run_noise_z, st.run_noise_n = before_z, before_n
             strong = x - base > knobs.strong_rise * threshold
             if (run >= confirm and strong) or run >= knobs.weak_confirm:
                 st.run, st.armed, st.event = 0, False, _DETECTED
+                # The confirmed rise was milk, not noise: the noise goes back to what it
+                # was before the run (the slow look watches a rise for 10 s, and a big
+                # one's curvature held its bar up for minutes, over the next letdown).
+                # A run that falls back stays in: it was noise, or an artifact's echo.
+                st.noise_z, st.noise_n = st.run_noise_z, st.run_noise_n
                 st.rise_base, st.rise_threshold, st.rise_sigma = base, threshold, sigma
                 return i
             st.run = run
