@@ -28,6 +28,7 @@ FLOW_STATE = np.dtype(
         ("level_ml", "f8"),  # smoothed level of the previous sample (cumulative), mL
         ("gate_on", "b1"),  # an artifact excursion is running
         ("gate_start", "i8"),  # sample where it began
+        ("held_from", "i8"),  # sample whose smoothed level is level0 (before its leading tail)
         ("last_on", "i8"),  # newest sample seen inside an excursion (-big: none)
         ("level0_ml", "f8"),  # level before the excursion, mL
         ("held_ml_s", "f8"),  # flow held while an artifact is cut out, mL/s
@@ -275,7 +276,7 @@ class FlowEstimator:
                 # The link dropped during an artifact (a hand, a lift): the level before
                 # the gap is where the bottle would stand without it, the level before the
                 # excursion plus the milk since, not the hand's weight.
-                since = fed - 1 - st["gate_start"] + self._knobs.margin + self._knobs.lead
+                since = fed - 1 - st["held_from"]
                 x0 = st["level0_ml"] + st["held_ml_s"] * since / self.params.rate_hz
             i1 = stop + (after.size - 1) / 2
             fill = x0 + (x1 - x0) * (np.arange(start, stop) - i0) / (i1 - i0)
@@ -453,7 +454,8 @@ def _cumulative_run(
                 st.gate_on, st.gate_start, st.cut = True, n, st.cut + 1
                 # Level and flow from before its leading tail: the smoother lets an
                 # artifact in up to half its length before the bar sees it.
-                st.level0_ml = levels[0, (n - m - lead) % ring]
+                st.held_from = n - m - lead
+                st.level0_ml = levels[0, st.held_from % ring]
                 st.held_ml_s, st.peak_exc_ml = levels[2, (n - lead) % ring], 0.0
                 # The low-pass has already taken lead - margin samples of that tail: it
                 # goes back to its state before them and takes the held flow instead (a
@@ -476,7 +478,7 @@ def _cumulative_run(
                 )
         if st.gate_on:
             st.last_on = n
-            since = n - st.gate_start + m + lead  # samples since level0
+            since = n - st.held_from  # samples since level0
             expected = st.level0_ml + st.held_ml_s * since / knobs.rate_hz
             away = abs(level - expected)
             st.peak_exc_ml = max(st.peak_exc_ml, away)
@@ -516,7 +518,7 @@ def _cumulative_run(
             # Held, or the low-pass still settling from it: the sample tells of the flow
             # from before the artifact's leading tail, not of now; its delay is that age
             # (a rise that began under a lifted bottle gets its onset there, not after).
-            late[i] += max(0, j - (st.gate_start - m - lead))
+            late[i] += max(0, j - st.held_from)
     return x.size
 
 
