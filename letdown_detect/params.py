@@ -21,6 +21,13 @@ class DetectorConfig:
     """Internal grid rate, Hz: above twice the fastest pump ripple (2 Hz)."""
     gap_s: float = 1.5
     """Silence between samples still bridged on the grid, s; longer is a gap."""
+    burst_frac: float = 0.25
+    """Samples arriving closer together than this fraction of the stream's mean interval
+    came in one radio packet (a Bluetooth scale sends 2-4 at once, stamped on arrival)."""
+    burst_share: float = 0.4
+    """A stream is re-timed (each packet's samples spread evenly over the time since the
+    previous one) while more than this share of its arrivals come that close: a packet of
+    two makes half of them close, independent arrivals at random times a fifth."""
     max_fill_s: float = 60.0
     """Longest gap whose flow is inferred from the samples around it, s."""
     ripple_min_hz: float = 0.6

@@ -120,7 +120,9 @@ class Pipeline:
         self._sides = (
             [LetdownDetector(c, cfg, delay) for c in self.detect_on] if self.double else []
         )
-        self._resampler = Resampler(cfg.rate_hz, cfg.gap_s, len(self.detect_on))
+        self._resampler = Resampler(
+            cfg.rate_hz, cfg.gap_s, len(self.detect_on), cfg.burst_frac, cfg.burst_share
+        )
         self._volume = SessionVolume(cfg.rate_hz)
         self.reset()
 

@@ -1,4 +1,14 @@
-"""Causal resampling of uneven timestamps onto a uniform internal grid."""
+"""Causal resampling of uneven timestamps onto a uniform internal grid.
+
+A Bluetooth scale sends its samples in radio packets of 2-4, stamped when they
+arrive, a few ms apart: samples measured over a third of a second land in one grid
+bin, the bins after it are empty, and the pump ripple between them is lost to
+aliasing (its harmonics fold down to a fraction of a hertz, where no smoother
+of the pump cycle removes them). A stream whose samples mostly arrive so close
+together is re-timed: the samples of one packet were measured evenly over the time
+since the previous packet, at most one mean interval apart, the newest at its
+arrival.
+"""
 
 from __future__ import annotations
 
@@ -9,29 +19,55 @@ import numpy as np
 from .._compiled import kernel, loop_input
 from ..errors import ConfigError
 
-# Integer state, int64: samples in the bin still filling (0 before the first sample), its
-# bin index, whether a bin was emitted yet, the newest emitted non-empty bin, counters.
-_HELD_N, _HELD_BIN, _HAS_LAST, _LAST_BIN, _GAPS, _DROPPED = range(6)
-# Float state: configuration, then the filling bin's first and last sample times (the
-# last is the newest sample accepted) and the last sample time of the newest emitted bin.
-_RATE, _GAP, _HELD_FIRST_T, _HELD_LAST_T, _LAST_T = range(5)
-# Per-channel state, rows of a (3, channels) array.
-_SUM, _COUNT, _LAST_VAL = range(3)
+#: Running state of a resampler (``Resampler.state``), by name.
+RESAMPLE_STATE = np.dtype(
+    [
+        ("held_n", "i8"),  # samples in the bin still filling (0 before the first sample)
+        ("held_bin", "i8"),  # its bin index
+        ("has_last", "b1"),  # a bin was emitted yet
+        ("last_bin", "i8"),  # the newest emitted bin
+        ("gaps", "i8"),  # silences longer than gap_s
+        ("dropped", "i8"),  # samples out of order or not finite in time
+        ("held_first_t", "f8"),  # the filling bin's first and last sample times, s
+        ("held_last_t", "f8"),
+        ("last_t", "f8"),  # the last sample time of the newest emitted bin, s
+        ("newest_t", "f8"),  # arrival time of the newest sample accepted, s
+        ("interval_z", "f8"),  # mean interval between arrivals (bias-corrected EwMean), s
+        ("interval_n", "f8"),
+        ("short_z", "f8"),  # share of intervals under burst_frac of the mean (EwMean)
+        ("short_n", "f8"),
+        ("pending", "i8"),  # samples of the packet still arriving
+    ],
+    align=True,
+)
+#: Per channel: the filling bin's sum and count of finite values, and the newest bin's mean.
+CHANNEL_STATE = np.dtype([("sum", "f8"), ("count", "f8"), ("last", "f8")], align=True)
+#: Most samples one radio packet holds; a longer run of close arrivals is released in parts.
+MAX_PACKET = 16
+#: Arrivals over which the mean interval and the share of close arrivals are measured
+#: (a time constant, in arrivals), and how many are measured before the share counts.
+_MEASURE_N = 100.0
+_MEASURED_AFTER = 10.0
 
 
 class Resampler:
     """Average samples into bins of ``1/rate_hz`` s; fill short holes, mark gaps.
 
     Bin ``b`` covers ``[b/rate_hz, (b+1)/rate_hz)`` and is stamped at its centre.
-    A bin is emitted once a sample past it arrives (no look-ahead beyond that).
-    Empty bins between two samples less than ``gap_s`` apart are interpolated
-    linearly (a slow sensor or a lost sample); across a longer silence they are
-    NaN: a gap, never invented flow. Output never depends on the chunking.
+    A bin is emitted once a sample past it arrives (no look-ahead beyond that; a
+    stream that comes in packets waits for the next packet). Empty bins between two
+    samples less than ``gap_s`` apart are interpolated linearly (a slow sensor or a
+    lost sample); across a longer silence they are NaN: a gap, never invented flow.
+    Output never depends on the chunking.
 
     Args:
         rate_hz: internal sample rate, Hz.
         gap_s: longest silence still bridged by interpolation, s.
         channels: number of channels (columns).
+        burst_frac: arrivals closer than this fraction of the mean interval came in
+            one packet.
+        burst_share: a stream is re-timed while more than this share of its arrivals
+            come so close.
 
     >>> r = Resampler(rate_hz=10.0, gap_s=1.0, channels=1)
     >>> t, v = r.process(np.array([0.01, 0.06, 0.12, 0.31, 0.42]), np.arange(5.0)[:, None])
@@ -39,45 +75,59 @@ class Resampler:
     ([0.05, 0.15, 0.25, 0.35], [0.5, 2.0, 2.5, 3.0])
     """
 
-    def __init__(self, rate_hz: float, gap_s: float, channels: int) -> None:
+    def __init__(
+        self,
+        rate_hz: float,
+        gap_s: float,
+        channels: int,
+        burst_frac: float = 0.25,
+        burst_share: float = 0.4,
+    ) -> None:
         if rate_hz <= 0 or gap_s <= 0:
             raise ConfigError("resampling needs a positive rate_hz and gap_s", "rate_hz")
         self.rate_hz = rate_hz
         self.gap_s = gap_s
         self.channels = channels
+        self._knobs = (float(rate_hz), float(gap_s), float(burst_frac), float(burst_share))
         # Most live samples complete no bin: hand back these instead of allocating.
         self._none_t, self._none_v = np.empty(0), np.empty((0, channels))
         self.reset()
 
     def reset(self) -> None:
         """Forget everything: the next sample starts a new grid."""
-        self._ints = np.zeros(6, np.int64)
-        self._floats = np.array([self.rate_hz, self.gap_s, np.nan, -np.inf, np.nan])
-        self._chans = np.zeros((3, self.channels))
+        self._state = np.zeros(1, RESAMPLE_STATE)
+        st = self._state[0]
+        st["held_first_t"], st["last_t"] = np.nan, np.nan
+        st["held_last_t"], st["newest_t"] = -np.inf, -np.inf
+        self._chans = np.zeros(self.channels, CHANNEL_STATE)
+        self._packet_t = np.zeros(MAX_PACKET)  # arrival times of the packet still arriving
+        self._packet_v = np.zeros((MAX_PACKET, self.channels))
 
     @property
     def state(self) -> dict[str, np.ndarray]:
-        """Counters, times and per-channel sums of the bin still filling (copies)."""
+        """The ``RESAMPLE_STATE`` record, each channel's ``CHANNEL_STATE`` and the packet
+        still arriving (copies). Restore by assigning it."""
         return {
-            "ints": self._ints.copy(),
-            "floats": self._floats.copy(),
-            "chans": self._chans.copy(),
+            "resample": self._state.copy(),
+            "channels": self._chans.copy(),
+            "packet_t": self._packet_t.copy(),
+            "packet_v": self._packet_v.copy(),
         }
 
     @state.setter
     def state(self, saved: dict[str, np.ndarray]) -> None:
-        self._ints, self._floats = saved["ints"].copy(), saved["floats"].copy()
-        self._chans = saved["chans"].copy()
+        self._state, self._chans = saved["resample"].copy(), saved["channels"].copy()
+        self._packet_t, self._packet_v = saved["packet_t"].copy(), saved["packet_v"].copy()
 
     @property
     def gaps(self) -> int:
         """Silences longer than ``gap_s`` seen so far."""
-        return int(self._ints[_GAPS])
+        return int(self._state[0]["gaps"])
 
     @property
     def dropped(self) -> int:
         """Samples dropped for being out of order or not finite in time."""
-        return int(self._ints[_DROPPED])
+        return int(self._state[0]["dropped"])
 
     def process(self, t_s: np.ndarray, values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Feed samples (times in s, values shape (n, channels)); get completed grid bins.
@@ -88,84 +138,126 @@ class Resampler:
         t_s = loop_input(t_s)
         values = loop_input(values).reshape(-1, self.channels)
         # Exact, not just an upper bound: a corrupt far-future time stays held (every later
-        # sample is dropped as out of order), so it must not size the output.
-        m = _resample_count(self._ints, self._floats, t_s)
+        # sample is dropped as out of order), so it must not size the output. The same loop
+        # counts on copies of the state.
+        m = _resample_run(
+            self._knobs, self._state.copy(), self._chans.copy(), self._packet_t.copy(),
+            self._packet_v.copy(), t_s, values, self._none_t, self._none_v, False,
+        )  # fmt: skip
         if m == 0:
             grid_t, grid_v = self._none_t, self._none_v
         else:
             grid_t, grid_v = np.empty(m), np.empty((m, self.channels))
-        _resample_run(self._ints, self._floats, self._chans, t_s, values, grid_t, grid_v)
+        _resample_run(
+            self._knobs, self._state, self._chans, self._packet_t, self._packet_v,
+            t_s, values, grid_t, grid_v, True,
+        )  # fmt: skip
         return grid_t, grid_v
 
 
 @kernel
-def _resample_count(ints: np.ndarray, floats: np.ndarray, t: np.ndarray) -> int:
-    """How many grid bins ``_resample_run`` will emit for these sample times."""
-    rate, newest = floats[_RATE], floats[_HELD_LAST_T]
-    held_n, held_bin = ints[_HELD_N], ints[_HELD_BIN]
-    has_last, last_bin = ints[_HAS_LAST] == 1, ints[_LAST_BIN]
+def _resample_run(knobs, state, chans, packet_t, packet_v, t, values, grid_t, grid_v, write):
+    """Take samples one by one, re-timing packets; bin them, and emit each completed bin
+    (and the empty ones before it) into ``grid_t`` and ``grid_v`` (only counted when not
+    ``write``). Returns how many bins were emitted."""
+    rate, gap, burst_frac, burst_share = knobs
+    st = state[0]
+    log_keep = -1.0 / _MEASURE_N
+    keep = math.exp(log_keep)
     m = 0
     for i in range(t.size):
-        if not (math.isfinite(t[i]) and t[i] > newest):
+        ti = t[i]
+        # Out-of-order or non-finite times are counted and skipped, never reordered.
+        if not (math.isfinite(ti) and ti > st.newest_t):
+            st.dropped += 1
             continue
-        newest = t[i]
-        b = math.floor(t[i] * rate)
-        if held_n > 0 and b > held_bin:
-            m += held_bin - last_bin if has_last else 1
-            has_last, last_bin = True, held_bin
-        held_n, held_bin = 1, b
+        dt = ti - st.newest_t
+        close = False
+        if dt <= gap:
+            if st.interval_n > 0:
+                mean = st.interval_z / -math.expm1(st.interval_n * log_keep)
+                close = dt < burst_frac * mean
+                st.short_z = keep * st.short_z + (1.0 - keep) * (1.0 if close else 0.0)
+                st.short_n += 1.0
+            st.interval_z = keep * st.interval_z + (1.0 - keep) * dt
+            st.interval_n += 1.0
+        st.newest_t = ti
+        measured = st.short_n >= _MEASURED_AFTER
+        share = st.short_z / -math.expm1(st.short_n * log_keep) if measured else 0.0
+        packets = share > burst_share
+        # A packet is complete when the next sample arrives apart from it.
+        if st.pending > 0 and (not close or not packets or st.pending == MAX_PACKET):
+            m = _release(st, chans, packet_t, packet_v, rate, gap, grid_t, grid_v, m, write)
+        if packets:
+            packet_t[st.pending] = ti
+            if write:
+                packet_v[st.pending, :] = values[i, :]
+            st.pending += 1
+        else:
+            m = _bin(st, chans, ti, values[i], rate, gap, grid_t, grid_v, m, write)
     return m
 
 
 @kernel
-def _resample_run(ints, floats, chans, t, values, grid_t, grid_v) -> None:
-    """Bin samples one by one; emit each bin (and the empty ones before it) into
-    ``grid_t`` and ``grid_v`` once a sample past it arrives."""
-    rate = floats[_RATE]
-    m = 0
-    for i in range(t.size):
-        # Out-of-order or non-finite times are counted and skipped, never reordered.
-        if not (math.isfinite(t[i]) and t[i] > floats[_HELD_LAST_T]):
-            ints[_DROPPED] += 1
-            continue
-        b = math.floor(t[i] * rate)
-        if ints[_HELD_N] > 0 and b > ints[_HELD_BIN]:
-            m = _emit(ints, floats, chans, grid_t, grid_v, m)
-        if ints[_HELD_N] == 0:
-            ints[_HELD_BIN] = b
-            floats[_HELD_FIRST_T] = t[i]
-        ints[_HELD_N] += 1
-        floats[_HELD_LAST_T] = t[i]
-        for c in range(values.shape[1]):
-            if math.isfinite(values[i, c]):
-                chans[_SUM, c] += values[i, c]
-                chans[_COUNT, c] += 1.0
+def _release(st, chans, packet_t, packet_v, rate, gap, grid_t, grid_v, m, write) -> int:
+    """Bin the samples of a complete packet at the times they were measured: evenly over
+    the time since the sample before them, at most one mean interval apart, the newest at
+    its arrival."""
+    k = st.pending
+    newest = packet_t[k - 1]
+    mean = st.interval_z / -math.expm1(-st.interval_n / _MEASURE_N)
+    since = newest - st.held_last_t
+    step = min(mean, since / k) if since <= gap else mean
+    for j in range(k):
+        tj = newest - (k - 1 - j) * step
+        m = _bin(st, chans, tj, packet_v[j], rate, gap, grid_t, grid_v, m, write)
+    st.pending = 0
+    return m
 
 
 @kernel
-def _emit(ints, floats, chans, grid_t, grid_v, m: int) -> int:
+def _bin(st, chans, ti, value, rate, gap, grid_t, grid_v, m, write) -> int:
+    """Add one sample to its bin, first emitting the held bin when this one is past it."""
+    b = math.floor(ti * rate)
+    if st.held_n > 0 and b > st.held_bin:
+        m = _emit(st, chans, rate, gap, grid_t, grid_v, m, write)
+    if st.held_n == 0:
+        st.held_bin = b
+        st.held_first_t = ti
+    st.held_n += 1
+    st.held_last_t = ti
+    if write:
+        for c in range(chans.size):
+            if math.isfinite(value[c]):
+                chans[c].sum += value[c]
+                chans[c].count += 1.0
+    return m
+
+
+@kernel
+def _emit(st, chans, rate, gap, grid_t, grid_v, m, write) -> int:
     """Emit the completed held bin at row ``m``, after the empty bins between it and the
     previous emitted bin (interpolated across a short hole, NaN across a gap)."""
-    rate, held_bin = floats[_RATE], ints[_HELD_BIN]
-    hole = held_bin - ints[_LAST_BIN] - 1 if ints[_HAS_LAST] == 1 else 0
-    short = floats[_HELD_FIRST_T] - floats[_LAST_T] <= floats[_GAP]
+    held_bin = st.held_bin
+    hole = held_bin - st.last_bin - 1 if st.has_last else 0
+    short = st.held_first_t - st.last_t <= gap
     if hole > 0 and not short:
-        ints[_GAPS] += 1
-    for j in range(hole + 1):
-        grid_t[m + j] = (held_bin - hole + j + 0.5) / rate
-    for c in range(chans.shape[1]):
-        count = chans[_COUNT, c]
-        mean = chans[_SUM, c] / count if count > 0 else np.nan
-        v0 = chans[_LAST_VAL, c]
-        for j in range(hole):
-            if short:
-                grid_v[m + j, c] = v0 + (mean - v0) * ((j + 1) / (hole + 1))
-            else:
-                grid_v[m + j, c] = np.nan
-        grid_v[m + hole, c] = mean
-        chans[_LAST_VAL, c] = mean
-        chans[_SUM, c] = 0.0
-        chans[_COUNT, c] = 0.0
-    ints[_HAS_LAST], ints[_LAST_BIN], ints[_HELD_N] = 1, held_bin, 0
-    floats[_LAST_T] = floats[_HELD_LAST_T]
+        st.gaps += 1
+    if write:
+        for j in range(hole + 1):
+            grid_t[m + j] = (held_bin - hole + j + 0.5) / rate
+        for c in range(chans.size):
+            ch = chans[c]
+            mean = ch.sum / ch.count if ch.count > 0 else np.nan
+            for j in range(hole):
+                if short:
+                    grid_v[m + j, c] = ch.last + (mean - ch.last) * ((j + 1) / (hole + 1))
+                else:
+                    grid_v[m + j, c] = np.nan
+            grid_v[m + hole, c] = mean
+            ch.last = mean
+            ch.sum = 0.0
+            ch.count = 0.0
+    st.has_last, st.last_bin, st.held_n = True, held_bin, 0
+    st.last_t = st.held_last_t
     return m + hole + 1
