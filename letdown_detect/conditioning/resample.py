@@ -206,8 +206,7 @@ def _release(st, chans, packet_t, packet_v, rate, gap, grid_t, grid_v, m, write)
     k = st.pending
     newest = packet_t[k - 1]
     mean = st.interval_z / -math.expm1(-st.interval_n / _MEASURE_N)
-    since = newest - st.held_last_t
-    step = min(mean, since / k) if since <= gap else mean
+    step = min(mean, (newest - st.held_last_t) / k)  # never back past the sample before
     for j in range(k):
         tj = newest - (k - 1 - j) * step
         m = _bin(st, chans, tj, packet_v[j], rate, gap, grid_t, grid_v, m, write)
