@@ -16,7 +16,7 @@ import math
 
 import numpy as np
 
-from .._compiled import kernel, loop_input
+from .._compiled import inline_kernel, kernel, loop_input
 from ..errors import ConfigError
 
 #: Running state of a resampler (``Resampler.state``), by name.
@@ -32,10 +32,10 @@ RESAMPLE_STATE = np.dtype(
         ("held_last_t", "f8"),
         ("last_t", "f8"),  # the last sample time of the newest emitted bin, s
         ("newest_t", "f8"),  # arrival time of the newest sample accepted, s
-        ("interval_z", "f8"),  # mean interval between arrivals (bias-corrected EwMean), s
-        ("interval_n", "f8"),
+        ("interval_z", "f8"),  # mean interval between arrivals: weighted sum (EwMean), s,
+        ("interval_w", "f8"),  # and its total weight (1 - keep**n: the bias correction)
         ("short_z", "f8"),  # share of intervals under burst_frac of the mean (EwMean)
-        ("short_n", "f8"),
+        ("short_w", "f8"),
         ("pending", "i8"),  # samples of the packet still arriving
     ],
     align=True,
@@ -137,33 +137,53 @@ class Resampler:
         """
         t_s = loop_input(t_s)
         values = loop_input(values).reshape(-1, self.channels)
-        # Exact, not just an upper bound: a corrupt far-future time stays held (every later
-        # sample is dropped as out of order), so it must not size the output. The same loop
-        # counts on copies of the state.
-        m = _resample_run(
-            self._knobs, self._state.copy(), self._chans.copy(), self._packet_t.copy(),
-            self._packet_v.copy(), t_s, values, self._none_t, self._none_v, False,
-        )  # fmt: skip
-        if m == 0:
+        rows = _rows_bound(self._state, t_s, self.rate_hz)
+        if rows == 0:
             grid_t, grid_v = self._none_t, self._none_v
         else:
-            grid_t, grid_v = np.empty(m), np.empty((m, self.channels))
-        _resample_run(
-            self._knobs, self._state, self._chans, self._packet_t, self._packet_v,
-            t_s, values, grid_t, grid_v, True,
+            grid_t, grid_v = np.empty(rows), np.empty((rows, self.channels))
+        m = _resample_run(
+            self._knobs, self._state, self._chans, self._packet_t, self._packet_v, t_s, values,
+            grid_t, grid_v,
         )  # fmt: skip
-        return grid_t, grid_v
+        if m == 0:  # most live samples: the grid bin is still filling
+            return self._none_t, self._none_v
+        return grid_t[:m], grid_v[:m]
 
 
 @kernel
-def _resample_run(knobs, state, chans, packet_t, packet_v, t, values, grid_t, grid_v, write):
+def _rows_bound(state, t, rate: float) -> int:
+    """Most grid bins a call with these arrival times can emit. A bin is emitted when a
+    later sample is binned, and every sample binned while an arrival is taken (a packet's
+    re-timed back from theirs) arrived before it: no bin past the one before the newest
+    accepted arrival is emitted. A corrupt far-future time is held, never emitted, so it
+    sizes nothing."""
+    st = state[0]
+    newest, before, first = st.newest_t, st.newest_t, math.nan
+    for x in t:
+        if math.isfinite(x) and x > newest:
+            before, newest = newest, x
+            if math.isnan(first):
+                first = x
+    if not math.isfinite(before):
+        return 0
+    if st.has_last:
+        start = st.last_bin + 1
+    elif st.held_n > 0:
+        start = st.held_bin
+    else:
+        start = math.floor(first * rate)
+    return max(0, math.floor(before * rate) - start + 1)
+
+
+@kernel
+def _resample_run(knobs, state, chans, packet_t, packet_v, t, values, grid_t, grid_v) -> int:
     """Take samples one by one, re-timing packets; bin them, and emit each completed bin
-    (and the empty ones before it) into ``grid_t`` and ``grid_v`` (only counted when not
-    ``write``). Returns how many bins were emitted."""
+    (and the empty ones before it) into ``grid_t`` and ``grid_v``. Returns how many."""
     rate, gap, burst_frac, burst_share = knobs
     st = state[0]
-    log_keep = -1.0 / _MEASURE_N
-    keep = math.exp(log_keep)
+    keep = math.exp(-1.0 / _MEASURE_N)
+    measured = -math.expm1(_MEASURED_AFTER * math.log(keep))  # weight after that many
     m = 0
     for i in range(t.size):
         ti = t[i]
@@ -174,67 +194,64 @@ def _resample_run(knobs, state, chans, packet_t, packet_v, t, values, grid_t, gr
         dt = ti - st.newest_t
         close = False
         if dt <= gap:
-            if st.interval_n > 0:
-                mean = st.interval_z / -math.expm1(st.interval_n * log_keep)
-                close = dt < burst_frac * mean
+            if st.interval_w > 0:
+                close = dt < burst_frac * st.interval_z / st.interval_w
                 st.short_z = keep * st.short_z + (1.0 - keep) * (1.0 if close else 0.0)
-                st.short_n += 1.0
+                st.short_w = keep * st.short_w + (1.0 - keep)
             st.interval_z = keep * st.interval_z + (1.0 - keep) * dt
-            st.interval_n += 1.0
+            st.interval_w = keep * st.interval_w + (1.0 - keep)
         st.newest_t = ti
-        measured = st.short_n >= _MEASURED_AFTER
-        share = st.short_z / -math.expm1(st.short_n * log_keep) if measured else 0.0
-        packets = share > burst_share
+        packets = st.short_w >= measured and st.short_z > burst_share * st.short_w
         # A packet is complete when the next sample arrives apart from it.
         if st.pending > 0 and (not close or not packets or st.pending == MAX_PACKET):
-            m = _release(st, chans, packet_t, packet_v, rate, gap, grid_t, grid_v, m, write)
+            m = _release(st, chans, packet_t, packet_v, rate, gap, grid_t, grid_v, m)
         if packets:
             packet_t[st.pending] = ti
-            if write:
-                packet_v[st.pending, :] = values[i, :]
+            packet_v[st.pending, :] = values[i, :]
             st.pending += 1
         else:
-            m = _bin(st, chans, ti, values[i], rate, gap, grid_t, grid_v, m, write)
+            m = _bin(st, chans, ti, values, i, rate, gap, grid_t, grid_v, m)
     return m
 
 
-@kernel
-def _release(st, chans, packet_t, packet_v, rate, gap, grid_t, grid_v, m, write) -> int:
+@inline_kernel
+def _release(st, chans, packet_t, packet_v, rate, gap, grid_t, grid_v, m: int) -> int:
     """Bin the samples of a complete packet at the times they were measured: evenly over
     the time since the sample before them, at most one mean interval apart, the newest at
     its arrival."""
     k = st.pending
     newest = packet_t[k - 1]
-    mean = st.interval_z / -math.expm1(-st.interval_n / _MEASURE_N)
+    mean = st.interval_z / st.interval_w
     step = min(mean, (newest - st.held_last_t) / k)  # never back past the sample before
     for j in range(k):
         tj = newest - (k - 1 - j) * step
-        m = _bin(st, chans, tj, packet_v[j], rate, gap, grid_t, grid_v, m, write)
+        m = _bin(st, chans, tj, packet_v, j, rate, gap, grid_t, grid_v, m)
     st.pending = 0
     return m
 
 
-@kernel
-def _bin(st, chans, ti, value, rate, gap, grid_t, grid_v, m, write) -> int:
-    """Add one sample to its bin, first emitting the held bin when this one is past it."""
+@inline_kernel
+def _bin(st, chans, ti, values, row, rate, gap, grid_t, grid_v, m: int) -> int:
+    """Add sample ``row`` of ``values``, taken at ``ti``, to its bin, first emitting the held
+    bin when this one is past it."""
     b = math.floor(ti * rate)
     if st.held_n > 0 and b > st.held_bin:
-        m = _emit(st, chans, rate, gap, grid_t, grid_v, m, write)
+        m = _emit(st, chans, rate, gap, grid_t, grid_v, m)
     if st.held_n == 0:
         st.held_bin = b
         st.held_first_t = ti
     st.held_n += 1
     st.held_last_t = ti
-    if write:
-        for c in range(chans.size):
-            if math.isfinite(value[c]):
-                chans[c].sum += value[c]
-                chans[c].count += 1.0
+    for c in range(chans.size):
+        x = values[row, c]
+        if math.isfinite(x):
+            chans[c].sum += x
+            chans[c].count += 1.0
     return m
 
 
-@kernel
-def _emit(st, chans, rate, gap, grid_t, grid_v, m, write) -> int:
+@inline_kernel
+def _emit(st, chans, rate, gap, grid_t, grid_v, m: int) -> int:
     """Emit the completed held bin at row ``m``, after the empty bins between it and the
     previous emitted bin (interpolated across a short hole, NaN across a gap)."""
     held_bin = st.held_bin
@@ -242,21 +259,22 @@ def _emit(st, chans, rate, gap, grid_t, grid_v, m, write) -> int:
     short = st.held_first_t - st.last_t <= gap
     if hole > 0 and not short:
         st.gaps += 1
-    if write:
-        for j in range(hole + 1):
-            grid_t[m + j] = (held_bin - hole + j + 0.5) / rate
-        for c in range(chans.size):
-            ch = chans[c]
-            mean = ch.sum / ch.count if ch.count > 0 else np.nan
-            for j in range(hole):
-                if short:
-                    grid_v[m + j, c] = ch.last + (mean - ch.last) * ((j + 1) / (hole + 1))
-                else:
-                    grid_v[m + j, c] = np.nan
-            grid_v[m + hole, c] = mean
-            ch.last = mean
-            ch.sum = 0.0
-            ch.count = 0.0
+    if m + hole + 1 > grid_t.size:  # _rows_bound is exact about this; never write past it
+        raise IndexError("resampler: more grid bins than its bound")
+    for j in range(hole + 1):
+        grid_t[m + j] = (held_bin - hole + j + 0.5) / rate
+    for c in range(chans.size):
+        ch = chans[c]
+        mean = ch.sum / ch.count if ch.count > 0 else np.nan
+        for j in range(hole):
+            if short:
+                grid_v[m + j, c] = ch.last + (mean - ch.last) * ((j + 1) / (hole + 1))
+            else:
+                grid_v[m + j, c] = np.nan
+        grid_v[m + hole, c] = mean
+        ch.last = mean
+        ch.sum = 0.0
+        ch.count = 0.0
     st.has_last, st.last_bin, st.held_n = True, held_bin, 0
     st.last_t = st.held_last_t
     return m + hole + 1
