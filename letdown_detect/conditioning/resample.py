@@ -207,7 +207,8 @@ def _resample_run(knobs, state, chans, packet_t, packet_v, t, values, grid_t, gr
             m = _release(st, chans, packet_t, packet_v, rate, gap, grid_t, grid_v, m)
         if packets:
             packet_t[st.pending] = ti
-            packet_v[st.pending, :] = values[i, :]
+            for c in range(values.shape[1]):  # (a slice assignment takes numba 2 s to compile)
+                packet_v[st.pending, c] = values[i, c]
             st.pending += 1
         else:
             m = _bin(st, chans, ti, values, i, rate, gap, grid_t, grid_v, m)
