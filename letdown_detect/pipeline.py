@@ -17,6 +17,7 @@ from .conditioning.flow import FlowEstimator
 from .conditioning.resample import Resampler
 from .conditioning.volume import SessionVolume
 from .detection.detector import LetdownDetector
+from .detection.looks import OneAnnouncement
 from .errors import ConfigError
 from .model import CHANNEL_KINDS, Channel, Event, SampleBlock
 from .params import DetectorConfig
@@ -120,6 +121,7 @@ class Pipeline:
         self._sides = (
             [LetdownDetector(c, cfg, delay) for c in self.detect_on] if self.double else []
         )
+        self._looks = OneAnnouncement(cfg.min_interval_s, cfg.evidence_s, cfg.rate_hz)
         self._resampler = Resampler(
             cfg.rate_hz, cfg.gap_s, len(self.detect_on), cfg.burst_frac, cfg.burst_share
         )
@@ -141,10 +143,10 @@ class Pipeline:
             stage.reset()
         self._queues: list[list[np.ndarray]] = [[] for _ in self._flows]
         self._slow_queues: list[list[np.ndarray]] = [[] for _ in self._slow_flows]
-        # Onsets each look has announced, and the letdowns kept back because the other look
-        # had announced them: (look, onset).
-        self._announced: dict[str, list[float]] = {"fast": [], "slow": []}
-        self._kept_back: set[tuple[str, float]] = set()
+        self._looks.reset()
+        # The newest grid time each look has taken, s: held detections due by the older of
+        # the two are announced.
+        self._taken = {"fast": -np.inf, "slow": -np.inf if self._slow is not None else np.inf}
         self._side_events: list[Event] = []
         self._t: float | None = None
         self._flow: float | None = None
@@ -171,8 +173,10 @@ class Pipeline:
             ts, fs, ds = self._estimate(self._slow_flows, self._slow_queues, t_grid, v_grid)
             if ts.size:
                 slow = self._slow.process_timed(ts, fs.sum(axis=0), summed_delay(ds))
+                self._taken["slow"] = float(ts[-1])
         if t.size == 0:
-            return self._finish(self._each_letdown_once([], slow))
+            return self._finish(self._looks.merge([], slow, min(self._taken.values())))
+        self._taken["fast"] = float(t[-1])
         total = f.sum(axis=0) if self.double else f[0]
         late = summed_delay(delay)
         self._volume.process(total)
@@ -183,14 +187,14 @@ class Pipeline:
             found = side.process(t, f[k], delay[k])
             self._side_events.extend(e for e in found if not e.complete)
         fast = self._main.process_timed(t, total, late)
-        return self._finish(self._each_letdown_once(fast, slow))
+        return self._finish(self._looks.merge(fast, slow, min(self._taken.values())))
 
     def flush(self) -> list[Event]:
         """End of stream: complete the running letdown and release held events."""
         end = self._t if self._t is not None else 0.0  # both looks end with the stream
         fast = [(end, e) for e in self._main.flush()]
         slow = [(end, e) for e in self._slow.flush()] if self._slow is not None else []
-        return self._finish(self._each_letdown_once(fast, slow))
+        return self._finish(self._looks.merge(fast, slow, end))
 
     def flow(self, block: SampleBlock) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Feed a block to the conditioning stages only; get grid times (s), the smoothed
@@ -226,37 +230,6 @@ class Pipeline:
         queues[:] = [[s[:, n:]] for s in stacked]
         flows_out = np.vstack([s[1, :n] for s in stacked])
         return stacked[0][0, :n], flows_out, np.vstack([s[2, :n] for s in stacked])
-
-    def _each_letdown_once(
-        self, fast: list[tuple[float, Event]], slow: list[tuple[float, Event]]
-    ) -> list[Event]:
-        """The two looks' events (each with the time it was decided, s) in the order they
-        were decided, the fast look's first at equal times; each letdown once: a detection
-        within ``min_interval_s`` of an onset the other look announced is that letdown, and
-        is kept back with its completion."""
-        merged = sorted(
-            [(t, 0, k, "fast", e) for k, (t, e) in enumerate(fast)]
-            + [(t, 1, k, "slow", e) for k, (t, e) in enumerate(slow)],
-            key=lambda item: item[:3],
-        )
-        out = []
-        for *_, look, event in merged:
-            key = (look, event.onset_s)
-            if event.complete:
-                if key in self._kept_back:
-                    self._kept_back.discard(key)
-                else:
-                    out.append(event)
-                continue
-            other = self._announced["slow" if look == "fast" else "fast"]
-            if any(abs(onset - event.onset_s) <= self.config.min_interval_s for onset in other):
-                self._kept_back.add(key)
-                continue
-            mine = self._announced[look]
-            mine.append(event.onset_s)
-            del mine[:-16]  # letdowns come minutes apart: the newest few are plenty
-            out.append(event)
-        return out
 
     def _finish(self, events: list[Event]) -> list[Event]:
         """Count the letdowns, and attach side onsets when double pumping."""
