@@ -246,6 +246,22 @@ def memory_24h() -> list[tuple[float, float]]:
     return marks
 
 
+def summary_row(pooled: Scores, sessions: int, retracted: int) -> dict[str, float]:
+    """The columns every accuracy table shares, from scores pooled over ``sessions``
+    recordings with ``retracted`` live alerts taken back."""
+    return {
+        "sessions": sessions,
+        "letdowns": pooled.tp + pooled.fn,
+        "F1": pooled.f1,
+        "recall": pooled.recall,
+        "|onset err| med s": pooled.median_abs_onset_error_s,
+        "latency med s": pooled.latency_median_s,
+        "latency p95 s": pooled.latency_p95_s,
+        "retracted/h": retracted / (pooled.duration_s / 3600.0),
+        "false alarms/h": pooled.false_alarms_per_h,
+    }
+
+
 def corpus_table(folder: Path, config: DetectorConfig | None = None) -> pd.DataFrame:
     """Per kind scores of any folder in the recording contract (``*.events.csv`` truth),
     ours beside the 2-minute timer and PELT, with retracted live alerts per hour."""
@@ -271,15 +287,7 @@ def corpus_table(folder: Path, config: DetectorConfig | None = None) -> pd.DataF
         table.append(
             {
                 "group": name,
-                "sessions": len(group),
-                "letdowns": ours.tp + ours.fn,
-                "F1": ours.f1,
-                "recall": ours.recall,
-                "|onset err| med s": ours.median_abs_onset_error_s,
-                "latency med s": ours.latency_median_s,
-                "latency p95 s": ours.latency_p95_s,
-                "retracted/h": sum(r[3] for r in group) / (ours.duration_s / 3600.0),
-                "false alarms/h": ours.false_alarms_per_h,
+                **summary_row(ours, len(group), sum(r[3] for r in group)),
                 "F1 timer": combine(r[1] for r in group).f1,
                 "F1 PELT": combine(r[2] for r in group).f1,
             }

@@ -23,7 +23,7 @@ from multiprocessing import Pool
 import numpy as np
 import pandas as pd
 import third_generator as gen
-from bench_detector import detect_counting_retractions
+from bench_detector import detect_counting_retractions, summary_row
 
 from letdown_detect.model import Channel, Event
 from letdown_detect.params import DetectorConfig
@@ -120,20 +120,7 @@ def main() -> None:
     for name in [*(s.kind for s in gen.SENSORS), "overall"]:
         group = [r for r in results if name in (r[0], "overall")]
         pooled = combine(r[1] for r in group)
-        rows.append(
-            {
-                "sensor": name,
-                "sessions": len(group),
-                "letdowns": pooled.tp + pooled.fn,
-                "F1": pooled.f1,
-                "recall": pooled.recall,
-                "|onset err| med s": pooled.median_abs_onset_error_s,
-                "latency med s": pooled.latency_median_s,
-                "latency p95 s": pooled.latency_p95_s,
-                "retracted/h": sum(r[2] for r in group) / (pooled.duration_s / 3600.0),
-                "false alarms/h": pooled.false_alarms_per_h,
-            }
-        )
+        rows.append({"sensor": name, **summary_row(pooled, len(group), sum(r[2] for r in group))})
     print(f"\nThird generator, {args.sessions} sessions (tolerance 15 s)\n")
     print(pd.DataFrame(rows).set_index("sensor").round(3).to_string())
     snr = pd.DataFrame(
