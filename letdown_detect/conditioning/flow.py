@@ -260,8 +260,12 @@ class FlowEstimator:
             if stop - start > max_fill or recent.size == 0:
                 self._restart()  # flow across a long gap is unknown
                 continue
-            after = x[stop : stop + window]
-            settled = after.size == window or (after.size and not np.isfinite(after).all())
+            # A long gap on a cumulative channel waits for two smoother lengths after it: the
+            # flow after the gap, to place a rise that began inside it (below).
+            kink = self._cumulative and stop - start > 2 * window
+            need = 2 * window if kink else window
+            after = x[stop : stop + need]
+            settled = after.size == need or (after.size and not np.isfinite(after).all())
             if not settled:  # wait for enough samples after the gap to know its level
                 self._pending_t, self._pending_x = t[start:], x[start:]
                 return t[:start], out[:start], late[:start]
@@ -269,6 +273,8 @@ class FlowEstimator:
             # Bridge between ripple-free levels on either side: the smoother's own
             # weighted means over whole pump cycles (centred in time). A median or a short
             # mean of a rippling level depends on the ripple's phase at the gap's edge.
+            later = after[window:]
+            after = after[:window]
             x0, x1 = self._level_of(recent), self._level_of(after)
             i0 = start - (recent.size + 1) / 2
             st = self._state[0]
@@ -289,10 +295,31 @@ class FlowEstimator:
                 before = float(self._state[0]["out_ml_s"])
                 if abs((x1 - x0) * rate / (i1 - i0) - before) > self.params.max_step_ml_s:
                     fill = x0 + before * (np.arange(start, stop) - i0) / rate
+                elif kink and later.size == window and not st["gate_on"]:
+                    fill = self._kinked(fill, start, stop, i0, i1, x0, x1, before, later)
             out[start:stop], late[start:stop] = self._run(fill, 1.0)
         if pos < t.size:
             out[pos:], late[pos:] = self._run(x[pos:], 1.0)
         return t, out, late
+
+    def _kinked(
+        self, fill: np.ndarray, start: int, stop: int, i0: float, i1: float, x0: float,
+        x1: float, before: float, later: np.ndarray,
+    ) -> np.ndarray:  # fmt: skip
+        """A gap's bridge with the flow from before it until a rise, then the flow after it:
+        when the milk across the gap is more than the flow before it explains and less than
+        the flow after it would, a letdown began inside the gap, where the two add up (a
+        straight bridge dated it at the gap's start, up to a minute early)."""
+        rate = self.params.rate_hz
+        window = self._window
+        after = (self._level_of(later) - x1) * rate / window  # flow after the gap, mL/s
+        span = (i1 - i0) / rate
+        milk = x1 - x0
+        if not (after > before and before * span < milk < after * span):
+            return fill
+        rise = i0 + (milk - after * span) / (before - after) * rate  # sample the rise began
+        i = np.arange(start, stop)
+        return np.where(i < rise, x0 + before * (i - i0) / rate, x1 - after * (i1 - i) / rate)
 
     def _level_of(self, x: np.ndarray) -> float:
         """Ripple-free level of consecutive samples: the smoother's weighted mean when there
