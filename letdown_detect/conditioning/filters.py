@@ -184,12 +184,25 @@ def _ewmean_run(keep: float, state: np.ndarray, x: np.ndarray, out: np.ndarray) 
 @kernel
 def ewmean_push(state: np.ndarray, at: int, keep: float, log_keep: float, x: float) -> float:
     """Add ``x`` to the running mean whose weighted sum and sample count are
-    ``state[at]`` and ``state[at + 1]``; return the mean (the one-pole mean
-    ``z = keep z + (1 - keep) x`` divided by the weight seen so far). For compiled loops
-    that keep such a mean among their own state; ``log_keep`` is ``log(keep)``."""
-    z = keep * state[at] + (1.0 - keep) * x
-    n = state[at + 1] + 1.0
-    state[at], state[at + 1] = z, n
+    ``state[at]`` and ``state[at + 1]``; return the mean (see ``ew_step``)."""
+    state[at], state[at + 1], mean = ew_step(state[at], state[at + 1], keep, log_keep, x)
+    return mean
+
+
+@kernel
+def ew_step(z: float, n: float, keep: float, log_keep: float, x: float):
+    """One step of a bias-corrected running mean kept as a weighted sum ``z`` and a sample
+    count ``n`` (``EwMean``'s, for compiled loops that keep such means among their own
+    state): the new sum, count and mean. The one-pole mean ``z = keep z + (1 - keep) x``
+    divided by the weight seen so far; ``log_keep`` is ``log(keep)``."""
+    z = keep * z + (1.0 - keep) * x
+    n = n + 1.0
+    return z, n, ew_mean(z, n, log_keep)
+
+
+@kernel
+def ew_mean(z: float, n: float, log_keep: float) -> float:
+    """The mean of a running sum ``z`` over ``n`` samples (see ``ew_step``; NaN at 0)."""
     return z / -math.expm1(n * log_keep)
 
 

@@ -19,7 +19,7 @@ import numpy as np
 from .._compiled import kernel, loop_input
 from ..model import Channel
 from .cycle import CycleArrays, CycleParams, box_delay, cycle_arrays, cycle_knobs, cycle_push
-from .filters import SosFilter, copied, sos_push
+from .filters import SosFilter, copied, ew_mean, ew_step, sos_push
 
 #: Running state of one flow estimator (``FlowEstimator.state``), by name.
 FLOW_STATE = np.dtype(
@@ -371,14 +371,6 @@ def _remember(st, recent, v: float) -> None:
 
 
 @kernel
-def _ew(z: float, n: float, keep: float, log_keep: float, x: float):
-    """One step of the bias-corrected EwMean: (new sum, new count, mean)."""
-    z = keep * z + (1.0 - keep) * x
-    n = n + 1.0
-    return z, n, z / -math.expm1(n * log_keep)
-
-
-@kernel
 def _median(window) -> float:
     """Median of a short window of odd length: an insertion sort of a copy (quick to
     compile, and as fast as a selection for a handful of samples)."""
@@ -409,13 +401,13 @@ def _despike(knobs, st, window, v: float, counting: bool) -> float:
     dev = mid - med
     # A tenth of the noise time constant of the stream measures its typical deviation.
     known = st.spike_n * -knobs.log_keep >= 0.1
-    mean_sq = st.spike_z / -math.expm1(st.spike_n * knobs.log_keep) if known else 0.0
+    mean_sq = ew_mean(st.spike_z, st.spike_n, knobs.log_keep) if known else 0.0
     bar = knobs.spike_k * math.sqrt(mean_sq)
     if not counting and known and abs(dev) > bar:
         st.cut += 1
         return med
     if not known or abs(dev) <= bar:  # spikes do not raise the bar they are judged by
-        st.spike_z, st.spike_n, _ = _ew(
+        st.spike_z, st.spike_n, _ = ew_step(
             st.spike_z, st.spike_n, knobs.keep, knobs.log_keep, dev * dev
         )
     return mid
@@ -467,7 +459,7 @@ def _cumulative_run(
         # The stream's own deviation counts once a noise time constant of it is known;
         # a mean of a few samples would chase a transient that begins with the stream.
         known = st.dev_n * -knobs.log_keep >= 1.0
-        mean_sq = st.dev_z / -math.expm1(st.dev_n * knobs.log_keep) if known else 0.0
+        mean_sq = ew_mean(st.dev_z, st.dev_n, knobs.log_keep) if known else 0.0
         bar = max(knobs.max_step_ml_s, knobs.artifact_k * math.sqrt(mean_sq))
         # How long the smoothed flow has stayed put: an artifact's step is spread over the
         # whole smoother, so a calm run longer than the smoother has none inside it.
@@ -500,7 +492,7 @@ def _cumulative_run(
             elif abs(dev) <= 0.5 * bar:
                 # Only samples well inside the bar measure it: a transient the bar is
                 # still catching up with must not raise it (it would chase the artifact).
-                st.dev_z, st.dev_n, _ = _ew(
+                st.dev_z, st.dev_n, _ = ew_step(
                     st.dev_z, st.dev_n, knobs.keep, knobs.log_keep, dev * dev
                 )
         if st.gate_on:
@@ -565,7 +557,7 @@ def _direct_run(
             return i
         n = st.fed
         _remember(st, recent, v)
-        st.zero_z, st.zero_n, zeros = _ew(
+        st.zero_z, st.zero_n, zeros = ew_step(
             st.zero_z, st.zero_n, knobs.keep, knobs.log_keep, 1.0 if v == 0.0 else 0.0
         )
         # A drop counter reads mostly zeros and whole drops: its impulses are the milk.

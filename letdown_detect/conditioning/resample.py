@@ -18,6 +18,8 @@ import numpy as np
 
 from .._compiled import inline_kernel, kernel, loop_input
 from ..errors import ConfigError
+from ..params import DetectorConfig
+from .filters import ew_mean, ew_step
 
 #: Running state of a resampler (``Resampler.state``), by name.
 RESAMPLE_STATE = np.dtype(
@@ -32,10 +34,10 @@ RESAMPLE_STATE = np.dtype(
         ("held_last_t", "f8"),
         ("last_t", "f8"),  # the last sample time of the newest emitted bin, s
         ("newest_t", "f8"),  # arrival time of the newest sample accepted, s
-        ("interval_z", "f8"),  # mean interval between arrivals: weighted sum (EwMean), s,
-        ("interval_w", "f8"),  # and its total weight (1 - keep**n: the bias correction)
-        ("short_z", "f8"),  # share of intervals under burst_frac of the mean (EwMean)
-        ("short_w", "f8"),
+        ("interval_z", "f8"),  # mean interval between arrivals (ew_step: sum, count), s
+        ("interval_n", "f8"),
+        ("short_z", "f8"),  # share of intervals under burst_frac of the mean (ew_step)
+        ("short_n", "f8"),
         ("pending", "i8"),  # samples of the packet still arriving
     ],
     align=True,
@@ -80,8 +82,8 @@ class Resampler:
         rate_hz: float,
         gap_s: float,
         channels: int,
-        burst_frac: float = 0.25,
-        burst_share: float = 0.4,
+        burst_frac: float = DetectorConfig.burst_frac,
+        burst_share: float = DetectorConfig.burst_share,
     ) -> None:
         if rate_hz <= 0 or gap_s <= 0:
             raise ConfigError("resampling needs a positive rate_hz and gap_s", "rate_hz")
@@ -182,8 +184,8 @@ def _resample_run(knobs, state, chans, packet_t, packet_v, t, values, grid_t, gr
     (and the empty ones before it) into ``grid_t`` and ``grid_v``. Returns how many."""
     rate, gap, burst_frac, burst_share = knobs
     st = state[0]
-    keep = math.exp(-1.0 / _MEASURE_N)
-    measured = -math.expm1(_MEASURED_AFTER * math.log(keep))  # weight after that many
+    log_keep = -1.0 / _MEASURE_N
+    keep = math.exp(log_keep)
     m = 0
     for i in range(t.size):
         ti = t[i]
@@ -194,14 +196,17 @@ def _resample_run(knobs, state, chans, packet_t, packet_v, t, values, grid_t, gr
         dt = ti - st.newest_t
         close = False
         if dt <= gap:
-            if st.interval_w > 0:
-                close = dt < burst_frac * st.interval_z / st.interval_w
-                st.short_z = keep * st.short_z + (1.0 - keep) * (1.0 if close else 0.0)
-                st.short_w = keep * st.short_w + (1.0 - keep)
-            st.interval_z = keep * st.interval_z + (1.0 - keep) * dt
-            st.interval_w = keep * st.interval_w + (1.0 - keep)
+            if st.interval_n > 0:
+                close = dt < burst_frac * ew_mean(st.interval_z, st.interval_n, log_keep)
+                st.short_z, st.short_n, _ = ew_step(
+                    st.short_z, st.short_n, keep, log_keep, 1.0 if close else 0.0
+                )
+            st.interval_z, st.interval_n, _ = ew_step(
+                st.interval_z, st.interval_n, keep, log_keep, dt
+            )
         st.newest_t = ti
-        packets = st.short_w >= measured and st.short_z > burst_share * st.short_w
+        measured = st.short_n >= _MEASURED_AFTER
+        packets = measured and ew_mean(st.short_z, st.short_n, log_keep) > burst_share
         # A packet is complete when the next sample arrives apart from it.
         if st.pending > 0 and (not close or not packets or st.pending == MAX_PACKET):
             m = _release(st, chans, packet_t, packet_v, rate, gap, grid_t, grid_v, m)
@@ -222,7 +227,7 @@ def _release(st, chans, packet_t, packet_v, rate, gap, grid_t, grid_v, m: int) -
     its arrival."""
     k = st.pending
     newest = packet_t[k - 1]
-    mean = st.interval_z / st.interval_w
+    mean = ew_mean(st.interval_z, st.interval_n, -1.0 / _MEASURE_N)
     step = min(mean, (newest - st.held_last_t) / k)  # never back past the sample before
     for j in range(k):
         tj = newest - (k - 1 - j) * step

@@ -28,7 +28,7 @@ from typing import NamedTuple
 import numpy as np
 
 from .._compiled import kernel, loop_input
-from ..conditioning.filters import copied
+from ..conditioning.filters import copied, ew_mean, ew_step
 from ..conditioning.rolling import extreme_push, extreme_state
 from ..model import Event
 from ..params import DetectorConfig
@@ -330,15 +330,15 @@ def _detector_run(
         lagged[p] = x
         # Measured on settled flow only: the filters' start-up transient (the smoother
         # seeded with one rippling sample) would dominate a mean square for many minutes.
-        mean_sq = st.noise_z / -math.expm1(st.noise_n * log_keep) if st.noise_n > 0 else 0.0
+        mean_sq = ew_mean(st.noise_z, st.noise_n, log_keep) if st.noise_n > 0 else 0.0
         # And only while armed: during a detected rise the second difference measures the
         # rise's own curvature, and would raise the bar for the next letdown.
         settled = ti - 2 * lag / knobs.rate_hz >= st.settled_t  # its lagged samples too
         before_z, before_n = st.noise_z, st.noise_n
         if settled and st.armed:
-            st.noise_z = keep * st.noise_z + (1.0 - keep) * (d2 * d2)  # bias-corrected EwMean
-            st.noise_n += 1.0
-            mean_sq = st.noise_z / -math.expm1(st.noise_n * log_keep)
+            st.noise_z, st.noise_n, mean_sq = ew_step(
+                st.noise_z, st.noise_n, keep, log_keep, d2 * d2
+            )
         sigma = math.sqrt(mean_sq / 6.0)
         st.volume_ml += max(x, 0.0) / knobs.rate_hz
         st.last_t, st.last_delay = ti, delay[i]
