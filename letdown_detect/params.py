@@ -101,7 +101,8 @@ class DetectorConfig:
     the power 1.5: a third here, for about 3 s more delay. A later letdown of 0.04-0.1 mL/s
     that stays under the fast look's bar for good (it flows for a minute or more) stands
     clear of this one's. Its letdowns are announced only when the fast look has none
-    within ``min_interval_s`` of their onset (two letdowns are never that close)."""
+    within ``min_interval_s`` of their onset (two letdowns are never that close), or took
+    its alert there back (``detection/looks.py``)."""
     slow_confirm_s: float = 10.0
     """The slow look's rise must stay above its bar this long, whatever its size, s: its
     noise wanders over tens of seconds (drift, temperature), milk ejection keeps flow up
