@@ -42,7 +42,7 @@ def live_session(tmp_path: Path, seed: int) -> None:
     done = letdown(
         "live",
         "--speed",
-        "60",
+        "240",
         "--seed",
         str(seed),
         "--duration",
