@@ -6,9 +6,10 @@ Each sweep starts from one plain session (a weight channel at 20 Hz, 10 min,
 three letdowns of 0.3, 0.21 and 0.15 mL/s rising over 8 s, a 1 Hz pump with
 milk spurts, 2 mL peak-to-peak sinusoidal ripple, 0.2 g noise, 0.1 g steps)
 and changes ONE condition over its range: ripple amplitude, its harmonics,
-pump frequency, noise, sample rate, quantisation, a scale's own smoothing,
-BLE burst timestamps, drop size (a drop-counting flow sensor), letdown size,
-touch size and length, and how long the bottle is lifted. The generator is
+pump frequency, noise, sample rate, quantisation, a scale's own smoothing
+(a moving average, or a first-order lag), BLE burst timestamps, drop size (a
+drop-counting flow sensor), letdown size, touch size and length (also on a
+scale with a 1 s lag), and how long the bottle is lifted. The generator is
 written here, explicitly, so every value means exactly one thing; seeds are
 fixed. Prints one table (F1, median latency, retracted alerts per hour per
 value) and saves a plot (matplotlib, Agg) to the path given (default under
@@ -23,6 +24,7 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 import pandas as pd
+from scipy.signal import lfilter
 
 from letdown_detect.model import Event
 from letdown_detect.pipeline import Pipeline
@@ -47,6 +49,7 @@ class Condition:
     noise_g: float = 0.2
     step_g: float = 0.1
     smoothing_s: float = 0.0  # the scale's own moving average
+    lag_s: float = 0.0  # or its own first-order smoothing (time constant)
     burst: int = 1  # samples per BLE burst (stamped on arrival, 3 ms apart)
     drop_ml: float = 0.0  # > 0: a drop-counting flow sensor
     touch_g: float = 0.0  # one touch every 90 s
@@ -62,15 +65,21 @@ SWEEPS: dict[str, tuple[str, list[float]]] = {
     "sample rate Hz": ("sample_rate_hz", [2.0, 5.0, 10.0, 20.0, 50.0, 100.0]),
     "quantisation g": ("step_g", [0.1, 0.5, 1.0, 2.0, 5.0]),
     "scale smoothing s": ("smoothing_s", [0.0, 0.3, 0.6, 1.0, 2.0]),
+    "scale lag s (first order)": ("lag_s", [0.3, 0.6, 1.0, 2.0]),
     "burst samples": ("burst", [1, 2, 3, 4]),
     "drop mL (drop counter)": ("drop_ml", [0.02, 0.04, 0.06, 0.1, 0.2]),
     "letdown mL/s": ("letdown_ml_s", [0.03, 0.05, 0.1, 0.2, 0.4, 0.6]),
     "touch g (1 s)": ("touch_g", [-40.0, 20.0, 50.0, 100.0, 150.0]),
     "touch s (100 g)": ("touch_s", [0.2, 0.5, 1.0, 2.0, 3.0]),
+    "touch g (1 s, scale lag 1 s)": ("touch_g", [-40.0, 20.0, 50.0, 100.0, 150.0]),
     "lift s": ("lift_s", [0.0, 2.0, 4.0, 8.0, 12.0]),
 }
 #: Sweeps that change something else too (named in the sweep).
-BASES = {"pump Hz (ripple 5 mL)": {"ripple_ml_pp": 5.0}, "touch s (100 g)": {"touch_g": 100.0}}
+BASES = {
+    "pump Hz (ripple 5 mL)": {"ripple_ml_pp": 5.0},
+    "touch s (100 g)": {"touch_g": 100.0},
+    "touch g (1 s, scale lag 1 s)": {"lag_s": 1.0},
+}
 
 
 def session(cond: Condition, seed: int) -> tuple[Recording, list[Event]]:
@@ -104,6 +113,9 @@ def session(cond: Condition, seed: int) -> tuple[Recording, list[Event]]:
     if cond.smoothing_s > 0:
         n = max(1, round(cond.smoothing_s * cond.sample_rate_hz))
         x = np.convolve(np.r_[np.full(n - 1, x[0]), x], np.full(n, 1.0 / n), "valid")
+    if cond.lag_s > 0:
+        keep = math.exp(-1.0 / (cond.lag_s * cond.sample_rate_hz))
+        x = x[0] + lfilter([1.0 - keep], [1.0, -keep], x - x[0])
     x = x + rng.normal(0.0, cond.noise_g, ts.size)
     x = np.round(x / cond.step_g) * cond.step_g
     if cond.burst > 1:  # stamped on arrival: the burst's last sample time, 3 ms apart

@@ -227,3 +227,38 @@ def test_a_letdown_that_began_during_a_dropout_is_dated_inside_it(chunk: int | N
         onsets = [e.onset_s for e in detect_recording(recording, chunk=chunk)]
         assert len(onsets) == 2 and abs(onsets[0] - 60.0) < 3.0
         assert abs(onsets[1] - 200.0) < 6.0
+
+
+def _smoothed_scale_with_tugs(seed: int, tau_s: float) -> pd.DataFrame:
+    """A 10 Hz kitchen scale that smooths its own reading (first order, ``tau_s``), 0.1 g
+    steps, a 1 Hz tug, milk at a steady 0.05 mL/s and no letdown; a hand lifts the bottle
+    slightly (-40 g for 1 s) at 150, 300 and 450 s."""
+    from scipy.signal import lfilter
+
+    rng = np.random.default_rng(seed)
+    t = np.arange(0.0, 600.0, 0.1)
+    weight = 100.0 + 0.05 * 1.03 * t + 1.5 * np.sin(2 * np.pi * rng.uniform(0.7, 1.5) * t)
+    for start in (150.0, 300.0, 450.0):
+        weight -= 40.0 * ((t > start) & (t < start + 1.0))
+    keep = np.exp(-0.1 / tau_s)
+    shown = lfilter([1.0 - keep], [1.0, -keep], weight - weight[0]) + weight[0]
+    return pd.DataFrame({"t_s": t, "weight_g": np.round(shown + rng.normal(0, 0.05, t.size), 1)})
+
+
+@pytest.mark.parametrize("tau_s", [0.6, 1.0])
+def test_a_hand_on_a_scale_that_smooths_its_reading_raises_no_alert(tau_s: float) -> None:
+    """A scale's own smoothing brings the level back from a hand along an exponential: the
+    hold ended when the level was back within a fifth of the excursion, and the rest, let
+    through, read as a 0.18 mL/s bump, announced as a letdown and taken back after every
+    tug (18 of 18). The hold now lasts until the smoothed flow has stopped moving."""
+    from letdown_detect.pipeline import Pipeline
+    from letdown_detect.recording import Recording
+
+    for seed in range(3):
+        rec = Recording(_smoothed_scale_with_tugs(seed, tau_s))
+        pipeline = Pipeline(rec.channels)
+        events = pipeline.process(rec.to_block()) + pipeline.flush()
+        assert events == []
+        t, flow, _ = Pipeline(rec.channels).flow(rec.to_block())
+        settled = t > 60.0
+        assert np.abs(flow[0, settled] - 0.05).max() < 0.03

@@ -501,7 +501,18 @@ def _cumulative_run(
             expected = st.level0_ml + st.held_ml_s * since / knobs.rate_hz
             away = abs(level - expected)
             st.peak_exc_ml = max(st.peak_exc_ml, away)
-            back = away <= knobs.return_frac * st.peak_exc_ml and abs(dev) <= bar
+            # Back once the level is near where it was and the excursion has left the
+            # smoother: a scale's own smoothing (first order, up to 1 s) brings the level
+            # back along an exponential whose last fifth, let through, read as a dip or a
+            # bump of 0.1-0.2 mL/s (a hand tugging on a 1 s-smoothed scale gave a retracted
+            # alert every time). So the smoothed flow must also have stopped moving: over
+            # half a smoother it changes by no more than the bar's typical deviations.
+            still = abs(d - levels[1, (n - lead) % ring]) <= knobs.artifact_k * math.sqrt(mean_sq)
+            back = (
+                away <= knobs.return_frac * st.peak_exc_ml
+                and abs(dev) <= bar
+                and (still or not known)
+            )
             if back:
                 st.gate_on = False  # back where it was (a touch, a lift)
             elif n - st.gate_start < knobs.touch or st.calm <= 2 * lead:
