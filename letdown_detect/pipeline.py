@@ -80,6 +80,76 @@ def detection_channels(channels: Sequence[str]) -> tuple[str, ...]:
     )
 
 
+class Look:
+    """One look at the stream: a flow estimator per detection channel, all with this look's
+    low-pass, and a detector on their summed flow.
+
+    Args:
+        name: the channel named in events (``both`` for a double pump's fused sum).
+        channels: the detection channels.
+        calibration: sidecar calibration (``pa_per_ml``, ``g_per_ml``).
+        config: this look's settings (``DetectorConfig.slow_look()`` for the slow one).
+    """
+
+    def __init__(
+        self,
+        name: str,
+        channels: Sequence[str],
+        calibration: Mapping[str, float] | None,
+        config: DetectorConfig,
+    ) -> None:
+        self.flows = [FlowEstimator(c, ml_per_unit(c, calibration), config) for c in channels]
+        self.detector = LetdownDetector(name, config, self.flows[0].delay_s)
+        self.reset()
+
+    @property
+    def delay_s(self) -> float:
+        """How late this look's flow shows a change while no pump cycle is measured, s."""
+        return self.flows[0].delay_s
+
+    def reset(self) -> None:
+        """Back to the just-built state."""
+        for stage in [*self.flows, self.detector]:
+            stage.reset()
+        self._queues: list[list[np.ndarray]] = [[] for _ in self.flows]
+        self.taken_s = -np.inf  # the newest grid time the detector has taken, s
+
+    def estimate(
+        self, t_grid: np.ndarray, v_grid: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Grid samples (times, s; one column per channel) through the flow estimators:
+        times, flows (mL/s) and delays (s), one row per channel."""
+        if t_grid.size == 0:  # most live samples: the grid bin is still filling
+            empty = np.empty((len(self.flows), 0))
+            return t_grid, empty, empty
+        outs = [flow.process(t_grid, v_grid[:, k]) for k, flow in enumerate(self.flows)]
+        if len(outs) == 1:
+            return outs[0][0], outs[0][1][None, :], outs[0][2][None, :]
+        # Each side's estimator may hold back samples around its own gaps: emit the grid
+        # times every side has produced, keep the rest queued.
+        for queue, out in zip(self._queues, outs, strict=True):
+            queue.append(np.vstack(out))
+        stacked = [np.hstack(q) for q in self._queues]
+        n = min(s.shape[1] for s in stacked)
+        self._queues = [[s[:, n:]] for s in stacked]
+        flows_out = np.vstack([s[1, :n] for s in stacked])
+        return stacked[0][0, :n], flows_out, np.vstack([s[2, :n] for s in stacked])
+
+    def detect(
+        self, t: np.ndarray, total: np.ndarray, late: np.ndarray
+    ) -> list[tuple[float, Event]]:
+        """The detector on summed flow (mL/s) and its delay (s) at grid times ``t``: events,
+        each with the grid time that decided it."""
+        if t.size:
+            self.taken_s = float(t[-1])
+        return self.detector.process_timed(t, total, late)
+
+    def run(self, t_grid: np.ndarray, v_grid: np.ndarray) -> list[tuple[float, Event]]:
+        """``estimate`` then ``detect`` on the channels' sum."""
+        t, flows, delays = self.estimate(t_grid, v_grid)
+        return self.detect(t, flows.sum(axis=0), summed_delay(delays)) if t.size else []
+
+
 class Pipeline:
     """Streaming letdown detection for one session.
 
@@ -104,20 +174,14 @@ class Pipeline:
         cfg = self.config
         self.detect_on = detection_channels(self.channels)
         self._columns = [self.channels.index(c) for c in self.detect_on]
-        self._flows = [FlowEstimator(c, ml_per_unit(c, calibration), cfg) for c in self.detect_on]
-        delay = self._flows[0].delay_s
         self.double = len(self.detect_on) > 1
         name = "both" if self.double else self.detect_on[0]
-        self._main = LetdownDetector(name, cfg, delay)
+        self._fast = Look(name, self.detect_on, calibration, cfg)
+        delay = self._fast.delay_s
         # The slow look (``slow_cutoff_hz``): differentiated channels only, where a lower
         # cut-off buys the most (a flow sensor's noise is not differentiated).
         slow = cfg.slow_look() if Channel(self.detect_on[0]).is_cumulative else None
-        self._slow_flows = [
-            FlowEstimator(c, ml_per_unit(c, calibration), slow) for c in self.detect_on
-        ] if slow is not None else []  # fmt: skip
-        self._slow = (
-            LetdownDetector(name, slow, self._slow_flows[0].delay_s) if slow is not None else None
-        )
+        self._slow = Look(name, self.detect_on, calibration, slow) if slow is not None else None
         self._sides = (
             [LetdownDetector(c, cfg, delay) for c in self.detect_on] if self.double else []
         )
@@ -133,20 +197,14 @@ class Pipeline:
         """How late the flow estimate shows a change while no pump cycle is measured
         (the longest smoother, the spike test or artifact margin, the low-pass), s; each
         sample's own delay comes with it from ``flow``."""
-        return self._flows[0].delay_s
+        return self._fast.delay_s
 
     def reset(self) -> None:
         """Back to the just-built state."""
         self._resampler.reset()
-        slow = [*self._slow_flows, self._slow] if self._slow is not None else []
-        for stage in [*self._flows, self._main, *self._sides, self._volume, *slow]:
+        slow = [self._slow] if self._slow is not None else []
+        for stage in [self._fast, *slow, *self._sides, self._volume, self._looks]:
             stage.reset()
-        self._queues: list[list[np.ndarray]] = [[] for _ in self._flows]
-        self._slow_queues: list[list[np.ndarray]] = [[] for _ in self._slow_flows]
-        self._looks.reset()
-        # The newest grid time each look has taken, s: held detections due by the older of
-        # the two are announced.
-        self._taken = {"fast": -np.inf, "slow": -np.inf if self._slow is not None else np.inf}
         self._side_events: list[Event] = []
         self._t: float | None = None
         self._flow: float | None = None
@@ -161,22 +219,16 @@ class Pipeline:
             volume_ml=self._volume.volume_ml,
             letdowns=self._letdowns,
             gaps=self._resampler.gaps,
-            steps_removed=sum(f.jumps_cut for f in self._flows),
+            steps_removed=sum(f.jumps_cut for f in self._fast.flows),
         )
 
     def process(self, block: SampleBlock) -> list[Event]:
         """Feed a block of any size; returns events detected or completed in it, in order."""
         t_grid, v_grid = self._grid(block)
-        t, f, delay = self._estimate(self._flows, self._queues, t_grid, v_grid)
-        slow: list[tuple[float, Event]] = []
-        if self._slow is not None:
-            ts, fs, ds = self._estimate(self._slow_flows, self._slow_queues, t_grid, v_grid)
-            if ts.size:
-                slow = self._slow.process_timed(ts, fs.sum(axis=0), summed_delay(ds))
-                self._taken["slow"] = float(ts[-1])
+        t, f, delay = self._fast.estimate(t_grid, v_grid)
+        slow = self._slow.run(t_grid, v_grid) if self._slow is not None else []
         if t.size == 0:
-            return self._finish(self._looks.merge([], slow, min(self._taken.values())))
-        self._taken["fast"] = float(t[-1])
+            return self._finish(self._looks.merge([], slow, self._taken_s()))
         total = f.sum(axis=0) if self.double else f[0]
         late = summed_delay(delay)
         self._volume.process(total)
@@ -186,50 +238,32 @@ class Pipeline:
         for k, side in enumerate(self._sides):
             found = side.process(t, f[k], delay[k])
             self._side_events.extend(e for e in found if not e.complete)
-        fast = self._main.process_timed(t, total, late)
-        return self._finish(self._looks.merge(fast, slow, min(self._taken.values())))
+        fast = self._fast.detect(t, total, late)
+        return self._finish(self._looks.merge(fast, slow, self._taken_s()))
+
+    def _taken_s(self) -> float:
+        """The newest grid time both looks have taken, s: held detections due by then are
+        announced."""
+        slow = self._slow.taken_s if self._slow is not None else np.inf
+        return min(self._fast.taken_s, slow)
 
     def flush(self) -> list[Event]:
         """End of stream: complete the running letdown and release held events."""
         end = self._t if self._t is not None else 0.0  # both looks end with the stream
-        fast = [(end, e) for e in self._main.flush()]
-        slow = [(end, e) for e in self._slow.flush()] if self._slow is not None else []
+        fast = [(end, e) for e in self._fast.detector.flush()]
+        slow = [(end, e) for e in self._slow.detector.flush()] if self._slow is not None else []
         return self._finish(self._looks.merge(fast, slow, end))
 
     def flow(self, block: SampleBlock) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Feed a block to the conditioning stages only; get grid times (s), the smoothed
         flow of each detection channel (mL/s, shape (channels, n)) and how late each of
         those samples shows a change (s, same shape)."""
-        return self._estimate(self._flows, self._queues, *self._grid(block))
+        return self._fast.estimate(*self._grid(block))
 
     def _grid(self, block: SampleBlock) -> tuple[np.ndarray, np.ndarray]:
         """The block's detection channels on the internal grid: times (s) and values."""
         values = block.values[:, self._columns] if len(block) else np.empty((0, len(self._columns)))
         return self._resampler.process(block.t_s, values)
-
-    @staticmethod
-    def _estimate(
-        flows: list[FlowEstimator],
-        queues: list[list[np.ndarray]],
-        t_grid: np.ndarray,
-        v_grid: np.ndarray,
-    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Grid samples through one estimator per channel: times, flows and delays (rows)."""
-        if t_grid.size == 0:  # most live samples: the grid bin is still filling
-            empty = np.empty((len(flows), 0))
-            return t_grid, empty, empty
-        outs = [flow.process(t_grid, v_grid[:, k]) for k, flow in enumerate(flows)]
-        if len(outs) == 1:
-            return outs[0][0], outs[0][1][None, :], outs[0][2][None, :]
-        # Each side's estimator may hold back samples around its own gaps: emit the grid
-        # times every side has produced, keep the rest queued.
-        for queue, out in zip(queues, outs, strict=True):
-            queue.append(np.vstack(out))
-        stacked = [np.hstack(q) for q in queues]
-        n = min(s.shape[1] for s in stacked)
-        queues[:] = [[s[:, n:]] for s in stacked]
-        flows_out = np.vstack([s[1, :n] for s in stacked])
-        return stacked[0][0, :n], flows_out, np.vstack([s[2, :n] for s in stacked])
 
     def _finish(self, events: list[Event]) -> list[Event]:
         """Count the letdowns, and attach side onsets when double pumping."""
