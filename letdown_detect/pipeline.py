@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
+from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -80,6 +81,20 @@ def detection_channels(channels: Sequence[str]) -> tuple[str, ...]:
     )
 
 
+class LookFlow(NamedTuple):
+    """A look's flow estimate of a block: one row per detection channel."""
+
+    t_s: np.ndarray
+    """Grid times, s."""
+    flow_ml_s: np.ndarray
+    """Smoothed flow, mL/s."""
+    delay_s: np.ndarray
+    """How late each sample shows a change, s."""
+    known_s: np.ndarray
+    """When each grid time's samples became known (all channels), s: later than ``t_s``
+    on a gap's bridge and the samples after it that the bridge needed."""
+
+
 class Look:
     """One look at the stream: a flow estimator per detection channel, all with this look's
     low-pass, and a detector on their summed flow.
@@ -114,17 +129,15 @@ class Look:
         self._queues: list[list[np.ndarray]] = [[] for _ in self.flows]
         self.taken_s = -np.inf  # the newest grid time the detector has taken, s
 
-    def estimate(
-        self, t_grid: np.ndarray, v_grid: np.ndarray
-    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Grid samples (times, s; one column per channel) through the flow estimators:
-        times, flows (mL/s) and delays (s), one row per channel."""
+    def estimate(self, t_grid: np.ndarray, v_grid: np.ndarray) -> LookFlow:
+        """Grid samples (times, s; one column per channel) through the flow estimators."""
         if t_grid.size == 0:  # most live samples: the grid bin is still filling
             empty = np.empty((len(self.flows), 0))
-            return t_grid, empty, empty
-        outs = [flow.process(t_grid, v_grid[:, k]) for k, flow in enumerate(self.flows)]
+            return LookFlow(t_grid, empty, empty, t_grid)
+        outs = [flow.process_known(t_grid, v_grid[:, k]) for k, flow in enumerate(self.flows)]
         if len(outs) == 1:
-            return outs[0][0], outs[0][1][None, :], outs[0][2][None, :]
+            t, flow, delay, known = outs[0]
+            return LookFlow(t, flow[None, :], delay[None, :], known)
         # Each side's estimator may hold back samples around its own gaps: emit the grid
         # times every side has produced, keep the rest queued.
         for queue, out in zip(self._queues, outs, strict=True):
@@ -132,22 +145,27 @@ class Look:
         stacked = [np.hstack(q) for q in self._queues]
         n = min(s.shape[1] for s in stacked)
         self._queues = [[s[:, n:]] for s in stacked]
-        flows_out = np.vstack([s[1, :n] for s in stacked])
-        return stacked[0][0, :n], flows_out, np.vstack([s[2, :n] for s in stacked])
+        return LookFlow(
+            t_s=stacked[0][0, :n],
+            flow_ml_s=np.vstack([s[1, :n] for s in stacked]),
+            delay_s=np.vstack([s[2, :n] for s in stacked]),
+            known_s=np.max([s[3, :n] for s in stacked], axis=0),
+        )
 
     def detect(
-        self, t: np.ndarray, total: np.ndarray, late: np.ndarray
+        self, flow: LookFlow, total: np.ndarray, late: np.ndarray
     ) -> list[tuple[float, Event]]:
-        """The detector on summed flow (mL/s) and its delay (s) at grid times ``t``: events,
-        each with the grid time that decided it."""
-        if t.size:
-            self.taken_s = float(t[-1])
-        return self.detector.process_timed(t, total, late)
+        """The detector on the channels' summed flow (mL/s) and its delay (s): events, each
+        with the grid time that decided it."""
+        if flow.t_s.size:
+            self.taken_s = float(flow.t_s[-1])
+        return self.detector.process_timed(flow.t_s, total, late, flow.known_s)
 
     def run(self, t_grid: np.ndarray, v_grid: np.ndarray) -> list[tuple[float, Event]]:
         """``estimate`` then ``detect`` on the channels' sum."""
-        t, flows, delays = self.estimate(t_grid, v_grid)
-        return self.detect(t, flows.sum(axis=0), summed_delay(delays)) if t.size else []
+        flow = self.estimate(t_grid, v_grid)
+        total, late = flow.flow_ml_s.sum(axis=0), summed_delay(flow.delay_s)
+        return self.detect(flow, total, late) if flow.t_s.size else []
 
 
 class Pipeline:
@@ -225,7 +243,8 @@ class Pipeline:
     def process(self, block: SampleBlock) -> list[Event]:
         """Feed a block of any size; returns events detected or completed in it, in order."""
         t_grid, v_grid = self._grid(block)
-        t, f, delay = self._fast.estimate(t_grid, v_grid)
+        flow = self._fast.estimate(t_grid, v_grid)
+        t, f, delay = flow.t_s, flow.flow_ml_s, flow.delay_s
         slow = self._slow.run(t_grid, v_grid) if self._slow is not None else []
         if t.size == 0:
             return self._finish(self._looks.merge([], slow, self._taken_s()))
@@ -236,9 +255,9 @@ class Pipeline:
         if finite.size:
             self._t, self._flow = float(t[finite[-1]]), float(total[finite[-1]])
         for k, side in enumerate(self._sides):
-            found = side.process(t, f[k], delay[k])
+            found = side.process(t, f[k], delay[k], flow.known_s)
             self._side_events.extend(e for e in found if not e.complete)
-        fast = self._fast.detect(t, total, late)
+        fast = self._fast.detect(flow, total, late)
         return self._finish(self._looks.merge(fast, slow, self._taken_s()))
 
     def _taken_s(self) -> float:
@@ -258,7 +277,7 @@ class Pipeline:
         """Feed a block to the conditioning stages only; get grid times (s), the smoothed
         flow of each detection channel (mL/s, shape (channels, n)) and how late each of
         those samples shows a change (s, same shape)."""
-        return self._fast.estimate(*self._grid(block))
+        return self._fast.estimate(*self._grid(block))[:3]
 
     def _grid(self, block: SampleBlock) -> tuple[np.ndarray, np.ndarray]:
         """The block's detection channels on the internal grid: times (s) and values."""

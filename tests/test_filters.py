@@ -218,15 +218,19 @@ def test_a_letdown_that_began_during_a_dropout_is_dated_inside_it(chunk: int | N
     """The milk across a 40 s gap is more than the flow before it explains: the bridge keeps
     that flow until the rise the flow after the gap needs, so the letdown is found once,
     near its onset. A straight bridge dated it at the gap's start, 27 s early, and found it
-    again after the gap (a false alarm and a second alert)."""
+    again after the gap (a false alarm and a second alert). It is detected on the bridge,
+    which exists only once samples after the gap have come: its detection time is then,
+    not inside the gap (it read 208 s, while the link was still down)."""
     from letdown_detect.pipeline import detect_recording
     from letdown_detect.recording import Recording
 
     for seed in range(4):
         recording = Recording(_dropout_session(seed))
-        onsets = [e.onset_s for e in detect_recording(recording, chunk=chunk)]
+        events = detect_recording(recording, chunk=chunk)
+        onsets = [e.onset_s for e in events]
         assert len(onsets) == 2 and abs(onsets[0] - 60.0) < 3.0
         assert abs(onsets[1] - 200.0) < 6.0
+        assert events[1].detected_s > 215.0  # the first sample after the gap
 
 
 def _smoothed_scale_with_tugs(seed: int, tau_s: float) -> pd.DataFrame:

@@ -222,28 +222,40 @@ class FlowEstimator:
         A gap is bridged once a smoother's worth of samples after it has arrived, so
         output may trail the input by the gap plus three slowest pump cycles.
         """
+        return self.process_known(t_s, x)[:3]
+
+    def process_known(
+        self, t_s: np.ndarray, x: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """``process``, and the grid time each output sample became known, s: its own time,
+        or for a gap's bridge and the samples after it, the time of the last sample the
+        bridge needed (a letdown seen on the bridge is news only then)."""
         if self._pending_t is None:  # the common case: runs of finite samples
             flow, delay = self._run(x, self._scale)
             if flow.size == x.size:
-                return t_s, flow, delay
+                return t_s, flow, delay, t_s
             t_head, t_s, x = t_s[: flow.size], t_s[flow.size :], x[flow.size :] * self.ml_per_unit
         else:
             t_head, flow, delay = t_s[:0], np.empty(0), np.empty(0)
             t_s = np.concatenate((self._pending_t, t_s))
             x = np.concatenate((self._pending_x, x * self.ml_per_unit))
             self._pending_t = self._pending_x = None
-        t, out, late = self._bridge(t_s, x)
+        t, out, late, known = self._bridge(t_s, x)
         return (
             np.concatenate((t_head, t)),
             np.concatenate((flow, out)),
             np.concatenate((delay, late)),
+            np.concatenate((t_head, known)),
         )
 
-    def _bridge(self, t: np.ndarray, x: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Flow and delay of samples with gaps (mL or mL/s, NaN = missing), up to an
-        unsettled gap."""
+    def _bridge(
+        self, t: np.ndarray, x: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """Flow, delay and known time (``process_known``) of samples with gaps (mL or mL/s,
+        NaN = missing), up to an unsettled gap."""
         out = np.full(t.size, np.nan)
         late = np.full(t.size, np.nan)
+        known = t.copy()
         missing = ~np.isfinite(x)
         edges = np.flatnonzero(np.diff(np.concatenate(([0], missing.view(np.int8), [0]))))
         window = self._window
@@ -268,8 +280,9 @@ class FlowEstimator:
             settled = after.size == need or (after.size and not np.isfinite(after).all())
             if not settled:  # wait for enough samples after the gap to know its level
                 self._pending_t, self._pending_x = t[start:], x[start:]
-                return t[:start], out[:start], late[:start]
+                return t[:start], out[:start], late[:start], known[:start]
             after = after[: int(np.argmin(np.isfinite(np.append(after, np.nan))))]
+            known[start : stop + after.size] = t[stop + after.size - 1]
             # Bridge between ripple-free levels on either side: the smoother's own
             # weighted means over whole pump cycles (centred in time). A median or a short
             # mean of a rippling level depends on the ripple's phase at the gap's edge.
@@ -300,7 +313,7 @@ class FlowEstimator:
             out[start:stop], late[start:stop] = self._run(fill, 1.0)
         if pos < t.size:
             out[pos:], late[pos:] = self._run(x[pos:], 1.0)
-        return t, out, late
+        return t, out, late, known
 
     def _kinked(
         self, fill: np.ndarray, start: int, stop: int, i0: float, i1: float, x0: float,

@@ -56,7 +56,8 @@ DETECTOR_STATE = np.dtype(
         ("base", "f8"),  # the open letdown: flow it rose from, its peak, its threshold,
         ("peak", "f8"),
         ("threshold", "f8"),
-        ("foot_t", "f8"),  # its onset (flow time base), the flow's delay there, detection time
+        ("foot_t", "f8"),  # its onset (flow time base), the flow's delay there, and when
+        # the sample that detected it became known (a gap's bridge is known after the gap)
         ("foot_delay", "f8"),
         ("detected_t", "f8"),
         ("volume_at_foot", "f8"),
@@ -170,29 +171,40 @@ class LetdownDetector:
         self._lagged, self._ring = saved["lagged"], saved["ring"]
 
     def process(
-        self, t_s: np.ndarray, flow_ml_s: np.ndarray, delay_s: np.ndarray | None = None
+        self,
+        t_s: np.ndarray,
+        flow_ml_s: np.ndarray,
+        delay_s: np.ndarray | None = None,
+        known_s: np.ndarray | None = None,
     ) -> list[Event]:
-        """Feed grid samples of smoothed flow, mL/s (NaN samples are skipped), and how
-        late each shows a change, s (``None``: the detector's ``delay_s``).
+        """Feed grid samples of smoothed flow, mL/s (NaN samples are skipped), how late
+        each shows a change, s (``None``: the detector's ``delay_s``), and when each became
+        known, s (``None``: at its own time; later for a gap's bridge).
 
         Returns:
-            Events detected (``end_s is None``) or completed within this chunk.
+            Events detected (``end_s is None``) or completed within this chunk; a
+            detection's ``detected_s`` is when the sample that decided it became known.
         """
-        return [event for _, event in self.process_timed(t_s, flow_ml_s, delay_s)]
+        return [event for _, event in self.process_timed(t_s, flow_ml_s, delay_s, known_s)]
 
     def process_timed(
-        self, t_s: np.ndarray, flow_ml_s: np.ndarray, delay_s: np.ndarray | None = None
+        self,
+        t_s: np.ndarray,
+        flow_ml_s: np.ndarray,
+        delay_s: np.ndarray | None = None,
+        known_s: np.ndarray | None = None,
     ) -> list[tuple[float, Event]]:
-        """``process``, each event with the grid time of the sample that decided it, s
-        (to merge the events of several detectors in the order they happened)."""
+        """``process``, each event with the grid time of the sample that decided it, s (to
+        merge the events of several detectors in the order they were decided)."""
         t, f = loop_input(t_s), loop_input(flow_ml_s)
         d = np.full(t.size, self.delay_s) if delay_s is None else loop_input(delay_s)
+        known = t if known_s is None else known_s
         events: list[tuple[float, Event]] = []
         i = self._walk(t, f, d, 0)
         while i >= 0:
             decided = float(t[i])
             if self._state[0]["event"] == _DETECTED:
-                events.extend((decided, event) for event in self._detect())
+                events.extend((decided, event) for event in self._detect(float(known[i])))
             else:
                 st = self._state[0]
                 events.append((decided, self._complete(decided, st["volume_ml"], float(d[i]))))
@@ -222,8 +234,9 @@ class LetdownDetector:
             return self._ring[:, :n]
         return np.roll(self._ring, -(n % size), axis=1)
 
-    def _detect(self) -> list[Event]:
-        """A letdown became certain at the newest sample: complete the open one, start this."""
+    def _detect(self, known_t: float) -> list[Event]:
+        """A letdown became certain at the newest sample, known at ``known_t`` (s): complete
+        the open one, start this."""
         cfg = self.config
         all_t, all_f, all_v, all_d = self._lookback()
         at = all_t.size - 1
@@ -250,7 +263,7 @@ class LetdownDetector:
         if st["open"]:  # the open letdown ends where this one begins
             events.append(self._complete(foot, volume_at_foot, delay_at_foot))
         rise = float(all_f[at] - base)
-        st["foot_t"], st["detected_t"] = foot, all_t[at]
+        st["foot_t"], st["detected_t"] = foot, known_t
         st["foot_delay"], st["volume_at_foot"] = delay_at_foot, volume_at_foot
         st["base"], st["peak"], st["threshold"] = base, all_f[at], threshold
         st["score"] = rise / threshold
