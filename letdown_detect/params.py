@@ -147,6 +147,17 @@ class DetectorConfig:
     """Smallest rise of flow that counts as a letdown, mL/s: a floor under the noise-scaled
     threshold, below the smallest ejections of interest (0.035 mL/s peak), so on a clean
     sensor the measured noise decides."""
+    quantum_frac: float = 0.5
+    """Cumulative channels: a rise must also stand above the flow bump this fraction of the
+    sensor's smallest step of level makes (``conditioning/resolution.py``): a quantised
+    reading is off by up to half a step either way, so less than that is no evidence of
+    milk (a 0.5 mL level sensor's single steps crossed the bar as letdowns, announced
+    within seconds; a still level had measured no noise). Continuous sensors show steps
+    far below any letdown. The fast look only: its low-pass passes one step as a bump
+    about 6 s wide, alone between the steps of a trickle, which its noise measure (mean
+    square over a minute) underrates; the slow look's bump is twice as wide and half as
+    high, its rise must stand 10 s, and a floor there cost coarse scales their letdowns
+    (the envelope's 5 g steps: F1 0.74 -> 0)."""
     rel_rise: float = 0.25
     """Rise needed as a fraction of the flow it starts from (later letdowns ride on flow)."""
     confirm_s: float = 0.3
@@ -206,6 +217,7 @@ class DetectorConfig:
             noise_lag_s=self.noise_lag_s * self.cumulative_cutoff_hz / self.slow_cutoff_hz,
             confirm_s=self.slow_confirm_s,
             weak_confirm_s=self.slow_confirm_s,
+            quantum_frac=0.0,
             slow_cutoff_hz=0.0,
         )
 

@@ -16,6 +16,7 @@ import pandas as pd
 
 from .conditioning.flow import FlowEstimator
 from .conditioning.resample import Resampler
+from .conditioning.resolution import Resolution
 from .conditioning.volume import SessionVolume
 from .detection.detector import LetdownDetector
 from .detection.looks import OneAnnouncement
@@ -112,9 +113,13 @@ class Look:
         channels: Sequence[str],
         calibration: Mapping[str, float] | None,
         config: DetectorConfig,
+        resolution: Resolution,
     ) -> None:
         self.flows = [FlowEstimator(c, ml_per_unit(c, calibration), config) for c in channels]
         self.detector = LetdownDetector(name, config, self.flows[0].delay_s)
+        self.resolution = resolution
+        self._bump = config.quantum_frac * self.flows[0].step_bump  # mL/s per mL of step
+        self._half_bin = 0.5 / config.rate_hz
         self.reset()
 
     @property
@@ -159,7 +164,15 @@ class Look:
         with the grid time that decided it."""
         if flow.t_s.size:
             self.taken_s = float(flow.t_s[-1])
-        return self.detector.process_timed(flow.t_s, total, late, flow.known_s)
+        floor = self.floor(flow.t_s)
+        return self.detector.process_timed(flow.t_s, total, late, flow.known_s, floor)
+
+    def floor(self, t_s: np.ndarray) -> np.ndarray:
+        """The sensor's floor under this look's bar at grid times ``t_s``, mL/s: the flow
+        bump ``quantum_frac`` of its smallest step makes (none for flow channels)."""
+        if self._bump == 0.0:
+            return np.zeros(t_s.size)
+        return self._bump * self.resolution.at(t_s + self._half_bin)
 
     def run(self, t_grid: np.ndarray, v_grid: np.ndarray) -> list[tuple[float, Event]]:
         """``estimate`` then ``detect`` on the channels' sum."""
@@ -194,12 +207,22 @@ class Pipeline:
         self._columns = [self.channels.index(c) for c in self.detect_on]
         self.double = len(self.detect_on) > 1
         name = "both" if self.double else self.detect_on[0]
-        self._fast = Look(name, self.detect_on, calibration, cfg)
+        # The sensor's resolution, in mL, from its raw samples (the looks' floors).
+        scales = np.array([ml_per_unit(c, calibration) for c in self.detect_on])
+        self._resolution = Resolution(len(self.detect_on), scales)
+        self._fast = Look(name, self.detect_on, calibration, cfg, self._resolution)
+        # A resolution this fine puts the fast look's floor under min_rise_ml_s for good.
+        bump = cfg.quantum_frac * self._fast.flows[0].step_bump
+        self._fine_ml = cfg.min_rise_ml_s / bump if bump > 0 else np.inf
         delay = self._fast.delay_s
         # The slow look (``slow_cutoff_hz``): differentiated channels only, where a lower
         # cut-off buys the most (a flow sensor's noise is not differentiated).
         slow = cfg.slow_look() if Channel(self.detect_on[0]).is_cumulative else None
-        self._slow = Look(name, self.detect_on, calibration, slow) if slow is not None else None
+        self._slow = (
+            Look(name, self.detect_on, calibration, slow, self._resolution)
+            if slow is not None
+            else None
+        )
         self._sides = (
             [LetdownDetector(c, cfg, delay) for c in self.detect_on] if self.double else []
         )
@@ -220,6 +243,7 @@ class Pipeline:
     def reset(self) -> None:
         """Back to the just-built state."""
         self._resampler.reset()
+        self._resolution.reset()
         slow = [self._slow] if self._slow is not None else []
         for stage in [self._fast, *slow, *self._sides, self._volume, self._looks]:
             stage.reset()
@@ -255,7 +279,7 @@ class Pipeline:
         if finite.size:
             self._t, self._flow = float(t[finite[-1]]), float(total[finite[-1]])
         for k, side in enumerate(self._sides):
-            found = side.process(t, f[k], delay[k], flow.known_s)
+            found = side.process(t, f[k], delay[k], flow.known_s, self._fast.floor(t))
             self._side_events.extend(e for e in found if not e.complete)
         fast = self._fast.detect(flow, total, late)
         return self._finish(self._looks.merge(fast, slow, self._taken_s()))
@@ -282,6 +306,7 @@ class Pipeline:
     def _grid(self, block: SampleBlock) -> tuple[np.ndarray, np.ndarray]:
         """The block's detection channels on the internal grid: times (s) and values."""
         values = block.values[:, self._columns] if len(block) else np.empty((0, len(self._columns)))
+        self._resolution.record(block.t_s, values, enough=self._fine_ml)
         return self._resampler.process(block.t_s, values)
 
     def _finish(self, events: list[Event]) -> list[Event]:

@@ -15,6 +15,7 @@ from letdown_detect.conditioning.cycle import CycleSmoother
 from letdown_detect.conditioning.filters import EwMean, RollingStat, SosFilter
 from letdown_detect.conditioning.flow import FlowEstimator
 from letdown_detect.conditioning.resample import Resampler
+from letdown_detect.conditioning.resolution import Resolution
 from letdown_detect.detection.detector import LetdownDetector
 from letdown_detect.model import SampleBlock
 from letdown_detect.params import DetectorConfig
@@ -43,6 +44,7 @@ def _stages():
         "detector": lambda: _Detector(LetdownDetector("flow_ml_s", cfg, 3.0)),
         "flow_cumulative": lambda: FlowEstimator("weight_g", 1 / 1.03, cfg),
         "flow_direct": lambda: FlowEstimator("flow_ml_s", 1.0, cfg),
+        "resolution": lambda: Resolution(1),
     }
 
 

@@ -53,10 +53,17 @@ class SosFilter:
     def delay_s(self) -> float:
         """Group delay at 0 Hz, s (how late a slow rise shows at the output)."""
         # The low-frequency group delay is the centroid of the impulse response.
+        impulse = self.impulse_response()
+        return float(
+            (np.arange(impulse.size) * impulse).sum() / impulse.sum() / self.sample_rate_hz
+        )
+
+    def impulse_response(self) -> np.ndarray:
+        """The response to a unit sample from rest, over 20 cut-off periods (sums to ~1)."""
         n = int(20 * self.sample_rate_hz / self.cutoff_hz)
         impulse = np.empty(n)
         _sos_run(self._sos, np.zeros((self._sos.shape[0], 2)), np.r_[1.0, np.zeros(n - 1)], impulse)
-        return float((np.arange(n) * impulse).sum() / impulse.sum() / self.sample_rate_hz)
+        return impulse
 
     def reset(self) -> None:
         """Back to the just-built state; the next sample seeds the filter (no start-up ramp)."""

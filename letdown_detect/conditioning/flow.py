@@ -164,6 +164,13 @@ class FlowEstimator:
         extra = self._knobs.margin + half if self._cumulative else half  # samples
         self._fixed_delay_s = extra / rate + self._lowpass.delay_s
         self._scale = float(ml_per_unit)  # floats only: every call hits one compiled loop
+        # A 1 mL step of the level through the shortest smoother and the low-pass.
+        least = max(1, round(self._cycle_knobs.least))
+        spread = smoother_kernel(rate / least, rate, self._cycle_knobs.boxes)
+        bump = np.convolve(spread, self._lowpass.impulse_response()).max() * rate
+        self.step_bump = float(bump) if self._cumulative else 0.0
+        """Height of the flow bump (mL/s) one step of 1 mL of a cumulative channel's level
+        makes, at most (the smoother at its shortest); 0 for flow channels."""
         self.reset()
 
     @property

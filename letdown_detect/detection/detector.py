@@ -176,16 +176,20 @@ class LetdownDetector:
         flow_ml_s: np.ndarray,
         delay_s: np.ndarray | None = None,
         known_s: np.ndarray | None = None,
+        floor_ml_s: np.ndarray | None = None,
     ) -> list[Event]:
         """Feed grid samples of smoothed flow, mL/s (NaN samples are skipped), how late
-        each shows a change, s (``None``: the detector's ``delay_s``), and when each became
-        known, s (``None``: at its own time; later for a gap's bridge).
+        each shows a change, s (``None``: the detector's ``delay_s``), when each became
+        known, s (``None``: at its own time; later for a gap's bridge), and the sensor's
+        floor under the bar at each, mL/s (``None``: ``min_rise_ml_s`` alone; the flow
+        bump of the sensor's resolution, see ``conditioning/resolution.py``).
 
         Returns:
             Events detected (``end_s is None``) or completed within this chunk; a
             detection's ``detected_s`` is when the sample that decided it became known.
         """
-        return [event for _, event in self.process_timed(t_s, flow_ml_s, delay_s, known_s)]
+        timed = self.process_timed(t_s, flow_ml_s, delay_s, known_s, floor_ml_s)
+        return [event for _, event in timed]
 
     def process_timed(
         self,
@@ -193,14 +197,16 @@ class LetdownDetector:
         flow_ml_s: np.ndarray,
         delay_s: np.ndarray | None = None,
         known_s: np.ndarray | None = None,
+        floor_ml_s: np.ndarray | None = None,
     ) -> list[tuple[float, Event]]:
         """``process``, each event with the grid time of the sample that decided it, s (to
         merge the events of several detectors in the order they were decided)."""
         t, f = loop_input(t_s), loop_input(flow_ml_s)
         d = np.full(t.size, self.delay_s) if delay_s is None else loop_input(delay_s)
         known = t if known_s is None else known_s
+        floor = np.zeros(t.size) if floor_ml_s is None else loop_input(floor_ml_s)
         events: list[tuple[float, Event]] = []
-        i = self._walk(t, f, d, 0)
+        i = self._walk(t, f, d, floor, 0)
         while i >= 0:
             decided = float(t[i])
             if self._state[0]["event"] == _DETECTED:
@@ -208,16 +214,18 @@ class LetdownDetector:
             else:
                 st = self._state[0]
                 events.append((decided, self._complete(decided, st["volume_ml"], float(d[i]))))
-            i = self._walk(t, f, d, i + 1)
+            i = self._walk(t, f, d, floor, i + 1)
         return events
 
-    def _walk(self, t: np.ndarray, f: np.ndarray, d: np.ndarray, start: int) -> int:
+    def _walk(
+        self, t: np.ndarray, f: np.ndarray, d: np.ndarray, floor: np.ndarray, start: int
+    ) -> int:
         """Run the compiled loop from sample ``start`` to the next event (its index) or
         the end of the chunk (-1)."""
         close, low = self._closing, self._lowest
         return _detector_run(
             self._knobs, self._state, close[0], close[1], close[2],
-            low[0], low[1], low[2], self._lagged, self._ring, t, f, d, start,
+            low[0], low[1], low[2], self._lagged, self._ring, t, f, d, floor, start,
         )  # fmt: skip
 
     def flush(self) -> list[Event]:
@@ -308,7 +316,7 @@ class LetdownDetector:
 @kernel
 def _detector_run(
     knobs, state, close_meta, close_idx, close_val, low_meta, low_idx, low_val, lagged, ring, t, f,
-    delay, start: int,
+    delay, floor, start: int,
 ) -> int:  # fmt: skip
     """Walk the samples from ``start``; return the index of the first one after which an
     event must be built (why in ``state.event``), or -1 at the end of the chunk.
@@ -370,7 +378,8 @@ def _detector_run(
                 since = closed
             age = st.floor_age + (1 if valid else 0)
             base = max(since if age < window else lowest, 0.0)
-            threshold = max(max(knobs.min_rise_ml_s, knobs.noise_k * sigma), knobs.rel_rise * base)
+            least = max(knobs.min_rise_ml_s, floor[i])  # the sensor's floor, then its noise
+            threshold = max(max(least, knobs.noise_k * sigma), knobs.rel_rise * base)
             # A rise is judged only against a measured noise: before that the bar would be
             # the bare floor, and the stream's start (bottle placed, pump starting) crosses it.
             judged = st.noise_n >= knobs.noise_min
