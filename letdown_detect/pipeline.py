@@ -105,6 +105,7 @@ class Look:
         channels: the detection channels.
         calibration: sidecar calibration (``pa_per_ml``, ``g_per_ml``).
         config: this look's settings (``DetectorConfig.slow_look()`` for the slow one).
+        resolution: the sensor's resolution, shared by the looks (the floor under the bar).
     """
 
     def __init__(

@@ -5,8 +5,9 @@ A quantised sensor moves in whole steps (an optical level sensor's 0.5 mL, a sca
 height no noise measurement foretells until the sensor has moved: a level sensor reads
 the same value for the first half minute, its measured noise is zero, and its first
 step crossed the bar as a letdown, announced and taken back. Issue 12 asks that any
-floor under the bar be physical, the sensor's resolution: the detector's bar is never
-below the bump one step makes (``FlowEstimator.step_bump``).
+floor under the bar be physical, the sensor's resolution: the fast look's bar is never
+below the bump half a step makes (a quantised reading is off by up to half a step;
+``quantum_frac``, ``FlowEstimator.step_bump``).
 
 The resolution is the smallest nonzero difference between two raw samples of a channel
 a few samples apart, in the channel's units, over the stream so far (infinite until it
@@ -42,8 +43,8 @@ class Resolution:
 
     def __init__(self, channels: int, scales: np.ndarray | None = None) -> None:
         self.channels = channels
+        # Each channel's unit in the unit wanted (e.g. mL per gram).
         self._scales = np.ones(channels) if scales is None else loop_input(scales)
-        """Each channel's unit in the unit wanted (e.g. mL per gram)."""
         self.reset()
 
     def reset(self) -> None:
@@ -88,7 +89,7 @@ class Resolution:
     def record(self, t_s: np.ndarray, values: np.ndarray, enough: float = 0.0) -> None:
         """``process`` the raw samples taken at times ``t_s`` (s) and keep when the
         resolution changed; once it is ``enough`` or finer, measuring stops (it only ever
-        falls, and the user has said a finer one changes nothing)."""
+        falls, and the caller has said a finer one changes nothing)."""
         previous = self._values[-1] if self._values else np.inf
         if previous <= enough:
             return
