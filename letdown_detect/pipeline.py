@@ -9,18 +9,17 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
-from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
 
-from .conditioning.flow import FlowEstimator
 from .conditioning.resample import Resampler
 from .conditioning.resolution import Resolution
 from .conditioning.volume import SessionVolume
 from .detection.detector import LetdownDetector
 from .detection.looks import OneAnnouncement
 from .errors import ConfigError
+from .look import Look, summed_delay
 from .model import CHANNEL_KINDS, Channel, Event, SampleBlock
 from .params import DetectorConfig
 from .recording import DEFAULT_G_PER_ML, Recording
@@ -82,106 +81,6 @@ def detection_channels(channels: Sequence[str]) -> tuple[str, ...]:
     )
 
 
-class LookFlow(NamedTuple):
-    """A look's flow estimate of a block: one row per detection channel."""
-
-    t_s: np.ndarray
-    """Grid times, s."""
-    flow_ml_s: np.ndarray
-    """Smoothed flow, mL/s."""
-    delay_s: np.ndarray
-    """How late each sample shows a change, s."""
-    known_s: np.ndarray
-    """When each grid time's samples became known (all channels), s: later than ``t_s``
-    on a gap's bridge and the samples after it that the bridge needed."""
-
-
-class Look:
-    """One look at the stream: a flow estimator per detection channel, all with this look's
-    low-pass, and a detector on their summed flow.
-
-    Args:
-        name: the channel named in events (``both`` for a double pump's fused sum).
-        channels: the detection channels.
-        calibration: sidecar calibration (``pa_per_ml``, ``g_per_ml``).
-        config: this look's settings (``DetectorConfig.slow_look()`` for the slow one).
-        resolution: the sensor's resolution, shared by the looks (the floor under the bar).
-    """
-
-    def __init__(
-        self,
-        name: str,
-        channels: Sequence[str],
-        calibration: Mapping[str, float] | None,
-        config: DetectorConfig,
-        resolution: Resolution,
-    ) -> None:
-        self.flows = [FlowEstimator(c, ml_per_unit(c, calibration), config) for c in channels]
-        self.detector = LetdownDetector(name, config, self.flows[0].delay_s)
-        self.resolution = resolution
-        self._bump = config.quantum_frac * self.flows[0].step_bump  # mL/s per mL of step
-        self._half_bin = 0.5 / config.rate_hz
-        self.reset()
-
-    @property
-    def delay_s(self) -> float:
-        """How late this look's flow shows a change while no pump cycle is measured, s."""
-        return self.flows[0].delay_s
-
-    def reset(self) -> None:
-        """Back to the just-built state."""
-        for stage in [*self.flows, self.detector]:
-            stage.reset()
-        self._queues: list[list[np.ndarray]] = [[] for _ in self.flows]
-        self.taken_s = -np.inf  # the newest grid time the detector has taken, s
-
-    def estimate(self, t_grid: np.ndarray, v_grid: np.ndarray) -> LookFlow:
-        """Grid samples (times, s; one column per channel) through the flow estimators."""
-        if t_grid.size == 0:  # most live samples: the grid bin is still filling
-            empty = np.empty((len(self.flows), 0))
-            return LookFlow(t_grid, empty, empty, t_grid)
-        outs = [flow.process_known(t_grid, v_grid[:, k]) for k, flow in enumerate(self.flows)]
-        if len(outs) == 1:
-            t, flow, delay, known = outs[0]
-            return LookFlow(t, flow[None, :], delay[None, :], known)
-        # Each side's estimator may hold back samples around its own gaps: emit the grid
-        # times every side has produced, keep the rest queued.
-        for queue, out in zip(self._queues, outs, strict=True):
-            queue.append(np.vstack(out))
-        stacked = [np.hstack(q) for q in self._queues]
-        n = min(s.shape[1] for s in stacked)
-        self._queues = [[s[:, n:]] for s in stacked]
-        return LookFlow(
-            t_s=stacked[0][0, :n],
-            flow_ml_s=np.vstack([s[1, :n] for s in stacked]),
-            delay_s=np.vstack([s[2, :n] for s in stacked]),
-            known_s=np.max([s[3, :n] for s in stacked], axis=0),
-        )
-
-    def detect(
-        self, flow: LookFlow, total: np.ndarray, late: np.ndarray
-    ) -> list[tuple[float, Event]]:
-        """The detector on the channels' summed flow (mL/s) and its delay (s): events, each
-        with the grid time that decided it."""
-        if flow.t_s.size:
-            self.taken_s = float(flow.t_s[-1])
-        floor = self.floor(flow.t_s)
-        return self.detector.process_timed(flow.t_s, total, late, flow.known_s, floor)
-
-    def floor(self, t_s: np.ndarray) -> np.ndarray:
-        """The sensor's floor under this look's bar at grid times ``t_s``, mL/s: the flow
-        bump ``quantum_frac`` of its smallest step makes (none for flow channels)."""
-        if self._bump == 0.0:
-            return np.zeros(t_s.size)
-        return self._bump * self.resolution.at(t_s + self._half_bin)
-
-    def run(self, t_grid: np.ndarray, v_grid: np.ndarray) -> list[tuple[float, Event]]:
-        """``estimate`` then ``detect`` on the channels' sum."""
-        flow = self.estimate(t_grid, v_grid)
-        total, late = flow.flow_ml_s.sum(axis=0), summed_delay(flow.delay_s)
-        return self.detect(flow, total, late) if flow.t_s.size else []
-
-
 class Pipeline:
     """Streaming letdown detection for one session.
 
@@ -209,9 +108,9 @@ class Pipeline:
         self.double = len(self.detect_on) > 1
         name = "both" if self.double else self.detect_on[0]
         # The sensor's resolution, in mL, from its raw samples (the looks' floors).
-        scales = np.array([ml_per_unit(c, calibration) for c in self.detect_on])
-        self._resolution = Resolution(len(self.detect_on), scales)
-        self._fast = Look(name, self.detect_on, calibration, cfg, self._resolution)
+        scales = [ml_per_unit(c, calibration) for c in self.detect_on]
+        self._resolution = Resolution(len(self.detect_on), np.array(scales))
+        self._fast = Look(name, self.detect_on, scales, cfg, self._resolution)
         # A resolution this fine puts the fast look's floor under min_rise_ml_s for good.
         bump = cfg.quantum_frac * self._fast.flows[0].step_bump
         self._fine_ml = cfg.min_rise_ml_s / bump if bump > 0 else np.inf
@@ -220,9 +119,7 @@ class Pipeline:
         # cut-off buys the most (a flow sensor's noise is not differentiated).
         slow = cfg.slow_look() if Channel(self.detect_on[0]).is_cumulative else None
         self._slow = (
-            Look(name, self.detect_on, calibration, slow, self._resolution)
-            if slow is not None
-            else None
+            Look(name, self.detect_on, scales, slow, self._resolution) if slow is not None else None
         )
         self._sides = (
             [LetdownDetector(c, cfg, delay) for c in self.detect_on] if self.double else []
@@ -350,12 +247,6 @@ class Pipeline:
                 key = Channel(side.channel).side or side.channel
                 sides.setdefault(key, side.onset_s)
         return replace(event, side_onsets_s=sides, one_sided=final and len(sides) == 1)
-
-
-def summed_delay(delay: np.ndarray) -> np.ndarray:
-    """How late the summed flow of the channels shows a change, s, from each channel's
-    (rows of ``delay``): sides are smoothed alike (their pump is one), so their mean."""
-    return delay[0] if len(delay) == 1 else delay.mean(axis=0)
 
 
 def run_blocks(pipeline: Pipeline, blocks: Iterable[SampleBlock]) -> list[Event]:

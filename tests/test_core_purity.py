@@ -12,6 +12,7 @@ CORE = [
     *sorted((PACKAGE / "conditioning").glob("*.py")),
     *sorted((PACKAGE / "detection").glob("*.py")),
     PACKAGE / "pipeline.py",
+    PACKAGE / "look.py",
     PACKAGE / "params.py",
     PACKAGE / "model.py",
     PACKAGE / "sources" / "simulate.py",
