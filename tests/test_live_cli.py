@@ -95,7 +95,7 @@ def test_a_pump_emulated_faster_than_real_time_is_followed_at_its_own_pace(tmp_p
     from letdown_detect.sources.simulate import SimConfig, simulate_session
 
     pump = subprocess.Popen(
-        _letdown("emulate", "serial", "--speed", "25", "--seed", "0", "--duration", "500"),
+        _letdown("emulate", "serial", "--speed", "50", "--seed", "0", "--duration", "500"),
         stdout=subprocess.PIPE,
         stderr=subprocess.DEVNULL,
         text=True,
@@ -108,7 +108,7 @@ def test_a_pump_emulated_faster_than_real_time_is_followed_at_its_own_pace(tmp_p
                 "--serial",
                 port,
                 "--speed",
-                "25",
+                "50",
                 "--duration",
                 "480",
                 "--json",
