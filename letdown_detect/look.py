@@ -29,6 +29,10 @@ class LookFlow(NamedTuple):
     """When each grid time's samples became known (all channels), s: later than ``t_s``
     on a gap's bridge and the samples after it that the bridge needed."""
 
+    def summed(self) -> tuple[np.ndarray, np.ndarray]:
+        """The channels' summed flow (mL/s) and how late it shows a change (s)."""
+        return self.flow_ml_s.sum(axis=0), summed_delay(self.delay_s)
+
 
 class Look:
     """One look at the stream: a flow estimator per detection channel, all with this look's
@@ -55,7 +59,10 @@ class Look:
         ]
         self.detector = LetdownDetector(name, config, self.flows[0].delay_s)
         self.resolution = resolution
-        self._bump = config.quantum_frac * self.flows[0].step_bump  # mL/s per mL of step
+        # The floor per mL of the sensor's step, mL/s, and the step under which the floor
+        # stays below min_rise_ml_s for good (the resolution need not be measured finer).
+        self._bump = config.quantum_frac * self.flows[0].step_bump if config.quantum_frac else 0.0
+        self.fine_ml = config.min_rise_ml_s / self._bump if self._bump > 0 else np.inf
         self._half_bin = 0.5 / config.rate_hz
         self.reset()
 
@@ -95,13 +102,12 @@ class Look:
         )
 
     def detect(
-        self, flow: LookFlow, total: np.ndarray, late: np.ndarray
+        self, flow: LookFlow, total: np.ndarray, late: np.ndarray, floor: np.ndarray
     ) -> list[tuple[float, Event]]:
-        """The detector on the channels' summed flow (mL/s) and its delay (s): events, each
-        with the grid time that decided it."""
+        """The detector on the channels' summed flow (mL/s), its delay (s) and the floor
+        under the bar (mL/s, ``floor``): events, each with the grid time that decided it."""
         if flow.t_s.size:
             self.taken_s = float(flow.t_s[-1])
-        floor = self.floor(flow.t_s)
         return self.detector.process_timed(flow.t_s, total, late, flow.known_s, floor)
 
     def floor(self, t_s: np.ndarray) -> np.ndarray:
@@ -114,8 +120,9 @@ class Look:
     def run(self, t_grid: np.ndarray, v_grid: np.ndarray) -> list[tuple[float, Event]]:
         """``estimate`` then ``detect`` on the channels' sum."""
         flow = self.estimate(t_grid, v_grid)
-        total, late = flow.flow_ml_s.sum(axis=0), summed_delay(flow.delay_s)
-        return self.detect(flow, total, late) if flow.t_s.size else []
+        if flow.t_s.size == 0:
+            return []
+        return self.detect(flow, *flow.summed(), self.floor(flow.t_s))
 
 
 def summed_delay(delay: np.ndarray) -> np.ndarray:

@@ -109,11 +109,8 @@ class Pipeline:
         name = "both" if self.double else self.detect_on[0]
         # The sensor's resolution, in mL, from its raw samples (the looks' floors).
         scales = [ml_per_unit(c, calibration) for c in self.detect_on]
-        self._resolution = Resolution(len(self.detect_on), np.array(scales))
+        self._resolution = Resolution(scales)
         self._fast = Look(name, self.detect_on, scales, cfg, self._resolution)
-        # A resolution this fine puts the fast look's floor under min_rise_ml_s for good.
-        bump = cfg.quantum_frac * self._fast.flows[0].step_bump
-        self._fine_ml = cfg.min_rise_ml_s / bump if bump > 0 else np.inf
         delay = self._fast.delay_s
         # The slow look (``slow_cutoff_hz``): differentiated channels only, where a lower
         # cut-off buys the most (a flow sensor's noise is not differentiated).
@@ -170,16 +167,16 @@ class Pipeline:
         slow = self._slow.run(t_grid, v_grid) if self._slow is not None else []
         if t.size == 0:
             return self._finish(self._looks.merge([], slow, self._taken_s()))
-        total = f.sum(axis=0) if self.double else f[0]
-        late = summed_delay(delay)
+        total, late = flow.summed()
         self._volume.process(total)
         finite = np.flatnonzero(np.isfinite(total))
         if finite.size:
             self._t, self._flow = float(t[finite[-1]]), float(total[finite[-1]])
+        floor = self._fast.floor(t)
         for k, side in enumerate(self._sides):
-            found = side.process(t, f[k], delay[k], flow.known_s, self._fast.floor(t))
+            found = side.process(t, f[k], delay[k], flow.known_s, floor)
             self._side_events.extend(e for e in found if not e.complete)
-        fast = self._fast.detect(flow, total, late)
+        fast = self._fast.detect(flow, total, late, floor)
         return self._finish(self._looks.merge(fast, slow, self._taken_s()))
 
     def _taken_s(self) -> float:
@@ -204,7 +201,7 @@ class Pipeline:
     def _grid(self, block: SampleBlock) -> tuple[np.ndarray, np.ndarray]:
         """The block's detection channels on the internal grid: times (s) and values."""
         values = block.values[:, self._columns] if len(block) else np.empty((0, len(self._columns)))
-        self._resolution.record(block.t_s, values, enough=self._fine_ml)
+        self._resolution.record(block.t_s, values, enough=self._fast.fine_ml)
         return self._resampler.process(block.t_s, values)
 
     def _finish(self, events: list[Event]) -> list[Event]:

@@ -44,7 +44,7 @@ def _stages():
         "detector": lambda: _Detector(LetdownDetector("flow_ml_s", cfg, 3.0)),
         "flow_cumulative": lambda: FlowEstimator("weight_g", 1 / 1.03, cfg),
         "flow_direct": lambda: FlowEstimator("flow_ml_s", 1.0, cfg),
-        "resolution": lambda: Resolution(1),
+        "resolution": lambda: Resolution([1.0]),
     }
 
 

@@ -164,14 +164,19 @@ class FlowEstimator:
         extra = self._knobs.margin + half if self._cumulative else half  # samples
         self._fixed_delay_s = extra / rate + self._lowpass.delay_s
         self._scale = float(ml_per_unit)  # floats only: every call hits one compiled loop
-        # A 1 mL step of the level through the shortest smoother and the low-pass.
+        self.reset()
+
+    @property
+    def step_bump(self) -> float:
+        """Height of the flow bump (mL/s) one step of 1 mL of a cumulative channel's level
+        makes, at most (through the smoother at its shortest and the low-pass); 0 for
+        flow channels."""
+        if not self._cumulative:
+            return 0.0
+        rate = self.params.rate_hz
         least = max(1, round(self._cycle_knobs.least))
         spread = smoother_kernel(rate / least, rate, self._cycle_knobs.boxes)
-        bump = np.convolve(spread, self._lowpass.impulse_response()).max() * rate
-        self.step_bump = float(bump) if self._cumulative else 0.0
-        """Height of the flow bump (mL/s) one step of 1 mL of a cumulative channel's level
-        makes, at most (the smoother at its shortest); 0 for flow channels."""
-        self.reset()
+        return float(np.convolve(spread, self._lowpass.impulse_response()).max() * rate)
 
     @property
     def delay_s(self) -> float:
@@ -480,7 +485,8 @@ def _cumulative_run(
         # a mean of a few samples would chase a transient that begins with the stream.
         known = st.dev_n * -knobs.log_keep >= 1.0
         mean_sq = ew_mean(st.dev_z, st.dev_n, knobs.log_keep) if known else 0.0
-        bar = max(knobs.max_step_ml_s, knobs.artifact_k * math.sqrt(mean_sq))
+        wide = knobs.artifact_k * math.sqrt(mean_sq)  # the stream's typical deviations
+        bar = max(knobs.max_step_ml_s, wide)
         # How long the smoothed flow has stayed put: an artifact's step is spread over the
         # whole smoother, so a calm run longer than the smoother has none inside it.
         if abs(d - st.anchor_ml_s) <= 0.5 * bar:
@@ -527,7 +533,7 @@ def _cumulative_run(
             # bump of 0.1-0.2 mL/s (a hand tugging on a 1 s-smoothed scale gave a retracted
             # alert every time). So the smoothed flow must also have stopped moving: over
             # half a smoother it changes by no more than the bar's typical deviations.
-            still = abs(d - levels[1, (n - lead) % ring]) <= knobs.artifact_k * math.sqrt(mean_sq)
+            still = abs(d - levels[1, (n - lead) % ring]) <= wide
             back = (
                 away <= knobs.return_frac * st.peak_exc_ml
                 and abs(dev) <= bar

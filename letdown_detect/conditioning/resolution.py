@@ -17,6 +17,8 @@ is the step.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 
 from .._compiled import kernel, loop_input
@@ -29,22 +31,23 @@ PAIR_LAGS = 8
 
 
 class Resolution:
-    """Running resolution of the raw samples of some channels (columns).
+    """Running resolution of the raw samples of some channels (columns), each times its
+    ``scales`` factor (e.g. mL per gram).
 
     ``process`` gives, after each sample, the coarsest channel's resolution so far (a
     step on any channel makes a bump in their sum); ``record`` also keeps the times it
     changed, for ``at``. A channel's resolution is the smallest nonzero difference
     between two of its finite samples at most ``PAIR_LAGS`` apart.
 
-    >>> r = Resolution(1)
+    >>> r = Resolution([1.0])
     >>> r.process(np.array([[2.0], [2.0], [2.5], [2.5], [3.0]])).tolist()
     [inf, inf, 0.5, 0.5, 0.5]
     """
 
-    def __init__(self, channels: int, scales: np.ndarray | None = None) -> None:
-        self.channels = channels
-        # Each channel's unit in the unit wanted (e.g. mL per gram).
-        self._scales = np.ones(channels) if scales is None else loop_input(scales)
+    def __init__(self, scales: Sequence[float]) -> None:
+        # Each channel's unit in the unit wanted (e.g. mL per gram), one per channel.
+        self._scales = loop_input(np.asarray(scales, dtype=float))
+        self.channels = self._scales.size
         self.reset()
 
     def reset(self) -> None:
